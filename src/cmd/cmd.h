@@ -157,12 +157,8 @@ typedef struct cmd_host_s {
     void *self;
     /* Call fn for every connected client's session. */
     void (*each_client)(void *self, void (*fn)(session_t *s, void *arg), void *arg);
-    /* Write the net part of a CLIENT LIST / CLIENT INFO line for s into buf
-     * ("addr=... laddr=... fd=..." up to but not including "name="), and the
-     * buffer part ("qbuf=... qbuf-free=... argv-mem=... obl=... oll=... omem=...
-     * tot-mem=... events=r") into buf2. */
-    void (*client_describe)(void *self, const session_t *s, char *net, size_t net_cap,
-                            char *bufs, size_t bufs_cap);
+    /* The whole CLIENT LIST / CLIENT INFO line for s (no trailing newline). */
+    size_t (*client_line)(void *self, const session_t *s, char *buf, size_t cap);
     /* Close s once its pending reply is written (CLIENT KILL, QUIT). */
     void (*client_kill)(void *self, session_t *s);
     /* Stop the server after this loop iteration; flags SHUTDOWN_*. Returns 0,
@@ -172,10 +168,14 @@ typedef struct cmd_host_s {
     int (*tcp_port)(void *self);
     const char *(*executable)(void *self);
     const char *(*config_file)(void *self);
+    /* Make s a MONITOR client. */
+    void (*monitor_start)(void *self, session_t *s);
     /* Feed a command to MONITOR clients. */
     void (*monitor_feed)(void *self, const session_t *s, int argc, const slice_t *argv);
-    /* Block the loop (DEBUG SLEEP) - plain sleep is fine, kept here for tests. */
-    void (*reconfigure)(void *self); /* config changed: re-read limits, hz, log level */
+    /* "ip:port" (or "path:0" for a unix socket) of the client. */
+    const char *(*client_addr)(void *self, const session_t *s);
+    /* Config changed (CONFIG SET): re-read limits, hz, log level, listeners. */
+    void (*reconfigure)(void *self);
 } cmd_host_t;
 
 enum { SHUTDOWN_NOFLAGS = 0, SHUTDOWN_SAVE = 1, SHUTDOWN_NOSAVE = 2, SHUTDOWN_NOW = 4, SHUTDOWN_FORCE = 8 };
@@ -189,6 +189,9 @@ typedef struct cmd_env_s {
     uint64_t now_ms;   /* cached clock of this loop iteration (commands see one time) */
     uint64_t now_us;
     int loading;       /* reply -LOADING to most commands */
+    int active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
+    int cluster_mode;  /* cluster-enabled yes */
+    int is_replica;    /* we replicate from a master */
     char run_id[41];
     const char *executable;
     const char *config_file;
@@ -219,6 +222,19 @@ const cmd_def_t *cmd_at(size_t i);
  * connection must close after the reply (QUIT, protocol-level refusal).
  */
 int cmd_execute(cmd_env_t *env, session_t *s, int argc, slice_t *argv);
+/* Run an already checked command (EXEC, replication stream): call, stats,
+ * slowlog, monitors, after-call hook. Same return as cmd_execute. */
+int cmd_call(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc, slice_t *argv);
+/* "config|get" for a subcommand, "get" otherwise; returns the length. */
+size_t cmd_fullname(const cmd_def_t *cmd, char *buf, size_t cap);
+
+/* Session lifecycle, extended by features that keep per-session state
+ * (MULTI, WATCH, pub/sub, blocking): release all of it when a client goes. */
+void session_release(cmd_env_t *env, session_t *s);
+/* Subscriptions of kind 0 channels, 1 patterns, 2 shard channels. */
+int session_sub_count(const session_t *s, int kind);
+/* Queued commands in MULTI, -1 when not in MULTI. */
+int session_multi_count(const session_t *s);
 
 /* Helpers every handler uses. */
 void cmd_dirty(cmd_ctx_t *ctx, long long n);
@@ -232,6 +248,9 @@ int arg_ll(cmd_ctx_t *ctx, slice_t a, long long *out);      /* "value is not an 
 int arg_ll_msg(cmd_ctx_t *ctx, slice_t a, long long *out, const char *msg);
 int arg_ld(cmd_ctx_t *ctx, slice_t a, long double *out);    /* "value is not a valid float" */
 int arg_d(cmd_ctx_t *ctx, slice_t a, double *out);
+
+/* A HELP reply: an array of status lines. */
+void reply_help_lines(reply_t *r, const char *const *lines, size_t n);
 
 /* Family tables, each terminated by a row with name == NULL. */
 extern cmd_def_t cmd_table_conn[];

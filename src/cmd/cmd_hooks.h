@@ -1,0 +1,27 @@
+/*
+ * cmd_hooks.h — the points where the dispatcher (cmd.c) calls into features
+ * that live in other files of the command room: error and slow-command
+ * accounting, and the per-call hooks that later features extend (MULTI
+ * queueing, cluster routing, propagation to AOF and replicas).
+ */
+#ifndef TESSERA_CMD_HOOKS_H
+#define TESSERA_CMD_HOOKS_H
+
+#include "cmd.h"
+
+/* INFO errorstats: count one error reply with this code ("ERR", "WRONGTYPE"). */
+void errorstats_count(const char *code);
+/* SLOWLOG: record the call if it was slower than slowlog-log-slower-than. */
+void slowlog_push(cmd_env_t *env, const session_t *s, int argc, const slice_t *argv,
+                  uint64_t duration_us);
+
+/*
+ * Before a checked command runs: returns 0 to run it, or -1 after writing the
+ * reply itself (refused, or queued inside MULTI).
+ */
+int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc);
+/* After a command ran and changed `dirty` keys. */
+void cmd_after_call_hook(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc,
+                         const slice_t *argv, long long dirty);
+
+#endif

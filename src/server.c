@@ -1,0 +1,401 @@
+/*
+ * server.c — wiring of the loop room: listeners, the one before_sleep, the cron
+ * timer, signals, shutdown, and the host hooks the command room calls.
+ *
+ * Must not: parse protocols or touch the keyspace beyond calling ks_* cron
+ * entry points. Order inside before_sleep is fixed here (see server.h).
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/mem.h"
+#include "lib/util.h"
+#include "net/client.h"
+
+/* ---- listeners ------------------------------------------------------------- */
+
+static void server_on_connection(uv_stream_t *listener, int status)
+{
+    listener_t *l = listener->data;
+    if (status < 0) {
+        log_warning("Accepting client connection: %s", uv_strerror(status));
+        return;
+    }
+    client_accept(l->srv, listener, l->is_unix);
+}
+
+static int listen_tcp(server_t *srv, const char *addr, int port, int optional)
+{
+    if (srv->nlisteners >= SERVER_MAX_LISTENERS)
+        return -1;
+    const char *host = addr;
+    if (strcmp(addr, "*") == 0)
+        host = "0.0.0.0";
+    else if (strcmp(addr, "::*") == 0)
+        host = "::";
+    struct sockaddr_storage ss;
+    int v6 = strchr(host, ':') != NULL;
+    int rc = v6 ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
+                : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
+    listener_t *l = &srv->listeners[srv->nlisteners];
+    memset(l, 0, sizeof(*l));
+    if (rc == 0) {
+        uv_tcp_init(srv->loop, &l->h.tcp);
+        l->h.handle.data = l;
+        l->srv = srv;
+        l->open = 1;
+        srv->nlisteners++;
+        rc = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
+        if (rc == 0)
+            rc = uv_listen(&l->h.stream, srv->cfg.tcp_backlog, server_on_connection);
+    }
+    if (rc != 0) {
+        if (optional && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT || rc == UV_EPROTONOSUPPORT)) {
+            if (l->open) {
+                uv_close(&l->h.handle, NULL);
+                l->open = 0;
+            }
+            return 0;
+        }
+        log_warning("Warning: Could not create server TCP listening socket %s:%d: %s", addr, port,
+                    uv_strerror(rc));
+        return -1;
+    }
+    return 0;
+}
+
+static int listen_unix(server_t *srv)
+{
+    listener_t *l = &srv->listeners[srv->nlisteners];
+    memset(l, 0, sizeof(*l));
+    unlink(srv->cfg.unixsocket);
+    uv_pipe_init(srv->loop, &l->h.pipe, 0);
+    l->h.handle.data = l;
+    l->srv = srv;
+    l->is_unix = 1;
+    l->open = 1;
+    srv->nlisteners++;
+    int rc = uv_pipe_bind(&l->h.pipe, srv->cfg.unixsocket);
+    if (rc == 0)
+        rc = uv_listen(&l->h.stream, srv->cfg.tcp_backlog, server_on_connection);
+    if (rc != 0) {
+        log_warning("Failed opening Unix socket: %s", uv_strerror(rc));
+        return -1;
+    }
+    chmod(srv->cfg.unixsocket, (mode_t)srv->cfg.unixsocketperm);
+    return 0;
+}
+
+static void close_listeners(server_t *srv)
+{
+    for (int i = 0; i < srv->nlisteners; i++) {
+        listener_t *l = &srv->listeners[i];
+        if (l->open && !uv_is_closing(&l->h.handle))
+            uv_close(&l->h.handle, NULL);
+        l->open = 0;
+    }
+    srv->nlisteners = 0;
+}
+
+static int open_listeners(server_t *srv)
+{
+    const config_t *cfg = &srv->cfg;
+    if (cfg->port != 0) {
+        for (int i = 0; i < cfg->nbind; i++) {
+            const char *a = cfg->bind[i];
+            int optional = a[0] == '-';
+            if (listen_tcp(srv, optional ? a + 1 : a, cfg->port, optional) != 0) {
+                log_warning("Failed listening on port %d (TCP), aborting.", cfg->port);
+                return -1;
+            }
+        }
+    }
+    if (cfg->unixsocket != NULL && cfg->unixsocket[0] != '\0' && listen_unix(srv) != 0)
+        return -1;
+    srv->listen_port = cfg->port;
+    return 0;
+}
+
+/* ---- shutdown ------------------------------------------------------------- */
+
+static void remove_pidfile(server_t *srv)
+{
+    if (srv->pidfile_written && srv->cfg.pidfile != NULL) {
+        unlink(srv->cfg.pidfile);
+        srv->pidfile_written = 0;
+    }
+}
+
+static void write_pidfile(server_t *srv)
+{
+    const char *path = srv->cfg.pidfile;
+    if (path == NULL || path[0] == '\0') {
+        if (!srv->cfg.daemonize)
+            return;
+        path = "/var/run/redis.pid";
+    }
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        log_warning("Failed to write PID file: %s", strerror(errno));
+        return;
+    }
+    fprintf(f, "%d\n", (int)getpid());
+    fclose(f);
+    srv->pidfile_written = 1;
+}
+
+static void server_finish_shutdown(server_t *srv)
+{
+    log_warning("User requested shutdown...");
+    if (srv->cfg.unixsocket != NULL && srv->cfg.unixsocket[0] != '\0')
+        unlink(srv->cfg.unixsocket);
+    remove_pidfile(srv);
+    close_listeners(srv);
+    for (client_t *c = srv->clients.head; c != NULL; c = c->next)
+        client_close_async(c, NULL);
+    log_warning("%s is now ready to exit, bye bye...", "Tessera");
+    uv_stop(srv->loop);
+}
+
+static void server_on_signal(uv_signal_t *h, int signum)
+{
+    server_t *srv = h->data;
+    if (srv->shutdown_asap && signum == SIGINT) {
+        log_warning("You insist... exiting now.");
+        remove_pidfile(srv);
+        exit(1);
+    }
+    log_warning("Received %s scheduling shutdown...", signum == SIGINT ? "SIGINT" : "SIGTERM");
+    srv->shutdown_asap = 1;
+    srv->shutdown_flags = SHUTDOWN_NOFLAGS;
+}
+
+/* ---- before_sleep and cron ------------------------------------------------ */
+
+static void server_before_sleep(uv_prepare_t *h)
+{
+    server_t *srv = h->data;
+    /* 1. cluster todo, 2. unblock clients, 3. AOF write: added by their issues. */
+    /* 4. flush replies */
+    while (srv->pending.head != NULL) {
+        client_t *c = srv->pending.head;
+        c->qprev = NULL;
+        srv->pending.head = c->qnext;
+        if (srv->pending.head)
+            srv->pending.head->qprev = NULL;
+        else
+            srv->pending.tail = NULL;
+        srv->pending.count--;
+        c->qnext = NULL;
+        c->flags &= ~CLI_QUEUED_WRITE;
+        client_flush(c);
+    }
+    /* 5. reap closed clients */
+    while (srv->closing.head != NULL) {
+        client_t *c = srv->closing.head;
+        srv->closing.head = c->qnext;
+        if (srv->closing.head)
+            srv->closing.head->qprev = NULL;
+        else
+            srv->closing.tail = NULL;
+        srv->closing.count--;
+        c->qprev = c->qnext = NULL;
+        client_reap(c);
+    }
+    if (srv->shutdown_asap)
+        server_finish_shutdown(srv);
+}
+
+static void server_on_cron(uv_timer_t *h)
+{
+    server_t *srv = h->data;
+    uint64_t now = time_ms();
+    srv->env.now_ms = now;
+    srv->cron_loops++;
+    size_t used = mem_used();
+    if (used > srv->stats.peak_memory)
+        srv->stats.peak_memory = used;
+    if (srv->env.active_expire)
+        ks_active_expire(srv->ks, now, ks_expire_slow_budget_us(srv->ks, srv->cfg.hz),
+                         time_mono_us);
+    if (srv->cfg.activerehashing)
+        ks_rehash(srv->ks, 1, time_mono_us);
+    /* Clients: spread the checks so each is seen about once per second. */
+    uint64_t n = srv->clients.count / (uint64_t)srv->cfg.hz + 1;
+    for (client_t *c = srv->clients.head, *next; c != NULL && n > 0; c = next, n--) {
+        next = c->next;
+        /* rotate: move the checked client to the tail */
+        if (srv->clients.count > 1 && c != srv->clients.tail) {
+            srv->clients.head = c->next;
+            c->next->prev = NULL;
+            c->prev = srv->clients.tail;
+            c->next = NULL;
+            srv->clients.tail->next = c;
+            srv->clients.tail = c;
+        }
+        if (!(c->flags & CLI_CLOSING))
+            client_cron(c, now);
+    }
+}
+
+/* ---- host hooks for the command room -------------------------------------- */
+
+static void host_each_client(void *self, void (*fn)(session_t *s, void *arg), void *arg)
+{
+    server_t *srv = self;
+    for (client_t *c = srv->clients.head, *next; c != NULL; c = next) {
+        next = c->next;
+        if (!(c->flags & CLI_CLOSING))
+            fn(&c->sess, arg);
+    }
+}
+
+static size_t host_client_line(void *self, const session_t *s, char *buf, size_t cap)
+{
+    server_t *srv = self;
+    return client_line(client_of(s), buf, cap, srv->env.now_ms ? srv->env.now_ms : time_ms());
+}
+
+static void host_client_kill(void *self, session_t *s)
+{
+    (void)self;
+    client_t *c = client_of(s);
+    if (c->flags & CLI_EXECUTING)
+        s->flags |= SESS_CLOSE_AFTER_REPLY; /* the caller itself: reply first */
+    else
+        client_close_async(c, "killed");
+}
+
+static int host_shutdown(void *self, int flags, const char **msg)
+{
+    server_t *srv = self;
+    (void)msg;
+    srv->shutdown_asap = 1;
+    srv->shutdown_flags = flags;
+    return 0;
+}
+
+static int host_tcp_port(void *self) { return ((server_t *)self)->listen_port; }
+static const char *host_executable(void *self) { return ((server_t *)self)->executable; }
+static const char *host_config_file(void *self) { return ((server_t *)self)->config_file; }
+static const char *host_client_addr(void *self, const session_t *s)
+{
+    (void)self;
+    return client_of(s)->addr;
+}
+
+static void host_monitor_feed(void *self, const session_t *s, int argc, const slice_t *argv)
+{
+    server_t *srv = self;
+    if (srv->monitors.head == NULL)
+        return;
+    monitor_feed(srv, s, argc, argv);
+}
+
+static void host_monitor_start(void *self, session_t *s)
+{
+    monitor_add(self, client_of(s));
+}
+
+static void host_reconfigure(void *self)
+{
+    server_t *srv = self;
+    log_set_level(srv->cfg.loglevel);
+    if (srv->cfg.hz < 1)
+        srv->cfg.hz = 1;
+    uv_timer_set_repeat(&srv->cron, (uint64_t)(1000 / srv->cfg.hz));
+    if (srv->cfg.port != srv->listen_port) {
+        close_listeners(srv);
+        if (open_listeners(srv) != 0)
+            log_warning("Failed to rebind to port %d", srv->cfg.port);
+    }
+}
+
+static void host_init(server_t *srv)
+{
+    cmd_host_t *h = &srv->host;
+    h->self = srv;
+    h->each_client = host_each_client;
+    h->client_line = host_client_line;
+    h->client_kill = host_client_kill;
+    h->shutdown = host_shutdown;
+    h->tcp_port = host_tcp_port;
+    h->executable = host_executable;
+    h->config_file = host_config_file;
+    h->monitor_feed = host_monitor_feed;
+    h->monitor_start = host_monitor_start;
+    h->client_addr = host_client_addr;
+    h->reconfigure = host_reconfigure;
+}
+
+/* ---- init / run ----------------------------------------------------------- */
+
+int server_init(server_t *srv, uv_loop_t *loop)
+{
+    srv->loop = loop;
+    srv->next_client_id = 1;
+    srv->stats.start_ms = time_ms();
+    srv->stats.lastsave_s = srv->stats.start_ms / 1000;
+    srv->ks = ks_new(srv->cfg.databases, 0);
+    reply_init(&srv->scratch, 2);
+    host_init(srv);
+    cmd_env_t *env = &srv->env;
+    env->ks = srv->ks;
+    env->cfg = &srv->cfg;
+    env->stats = &srv->stats;
+    env->host = &srv->host;
+    env->now_ms = time_ms();
+    env->active_expire = 1;
+    env->executable = srv->executable;
+    env->config_file = srv->config_file;
+    rng_hex(env->run_id, 40);
+    env->run_id[40] = '\0';
+    cmd_table_init();
+    if (open_listeners(srv) != 0)
+        return -1;
+    uv_prepare_init(loop, &srv->before_sleep);
+    srv->before_sleep.data = srv;
+    uv_prepare_start(&srv->before_sleep, server_before_sleep);
+    uv_timer_init(loop, &srv->cron);
+    srv->cron.data = srv;
+    uint64_t period = (uint64_t)(1000 / (srv->cfg.hz > 0 ? srv->cfg.hz : 10));
+    uv_timer_start(&srv->cron, server_on_cron, period, period);
+    uv_signal_init(loop, &srv->sigterm);
+    uv_signal_init(loop, &srv->sigint);
+    srv->sigterm.data = srv->sigint.data = srv;
+    uv_signal_start(&srv->sigterm, server_on_signal, SIGTERM);
+    uv_signal_start(&srv->sigint, server_on_signal, SIGINT);
+    signal(SIGPIPE, SIG_IGN);
+    write_pidfile(srv);
+    return 0;
+}
+
+int server_run(server_t *srv)
+{
+    log_notice("Ready to accept connections tcp");
+    uv_run(srv->loop, UV_RUN_DEFAULT);
+    /* Let pending close callbacks run. */
+    uv_prepare_stop(&srv->before_sleep);
+    uv_timer_stop(&srv->cron);
+    uv_signal_stop(&srv->sigterm);
+    uv_signal_stop(&srv->sigint);
+    while (srv->closing.head != NULL) {
+        client_t *c = srv->closing.head;
+        srv->closing.head = c->qnext;
+        client_reap(c);
+    }
+    uv_run(srv->loop, UV_RUN_NOWAIT);
+    return srv->exit_code;
+}
+
+void server_deinit(server_t *srv)
+{
+    remove_pidfile(srv);
+}

@@ -1,0 +1,91 @@
+/*
+ * server.h — the loop room's process state: the libuv loop and its handles,
+ * listeners, the client lists, and the command environment it hands to the
+ * command room.
+ *
+ * Owns: the one before_sleep (a uv_prepare), the cron timer, signal handles,
+ * shutdown. Only this room (server.c, main.c, net/) includes <uv.h>.
+ *
+ * before_sleep order (DESIGN.md §3), fixed here and nowhere else:
+ *   1. cluster todo  2. unblock clients  3. AOF write (+fsync if always)
+ *   4. flush replies  5. reap closed clients
+ */
+#ifndef TESSERA_SERVER_H
+#define TESSERA_SERVER_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "cmd/cmd.h"
+#include "conf/config.h"
+#include "ks/ks.h"
+
+#define TESSERA_VERSION "0.1.0"
+#define REDIS_COMPAT_VERSION "7.0.15"
+#define SERVER_MAX_LISTENERS 16
+
+struct client_s;
+
+typedef struct listener_s {
+    union {
+        uv_tcp_t tcp;
+        uv_pipe_t pipe;
+        uv_stream_t stream;
+        uv_handle_t handle;
+    } h;
+    struct server_s *srv;
+    int is_unix;
+    int open;
+} listener_t;
+
+/* Intrusive doubly linked list of clients. */
+typedef struct client_list_s {
+    struct client_s *head, *tail;
+    uint64_t count;
+} client_list_t;
+
+typedef struct server_s {
+    uv_loop_t *loop;
+    uv_prepare_t before_sleep;
+    uv_timer_t cron;
+    uv_signal_t sigterm, sigint;
+    listener_t listeners[SERVER_MAX_LISTENERS];
+    int nlisteners;
+    int listen_port; /* port the listeners are bound to */
+
+    config_t cfg;
+    stats_t stats;
+    ks_t *ks;
+    cmd_env_t env;
+    cmd_host_t host;
+
+    client_list_t clients;   /* every live client */
+    client_list_t pending;   /* clients with output to flush this iteration */
+    client_list_t closing;   /* clients to close in before_sleep */
+    client_list_t monitors;  /* MONITOR clients (linked through mon_prev/next) */
+    uint64_t next_client_id;
+
+    reply_t scratch;         /* replies nobody reads (CLIENT REPLY OFF/SKIP) */
+    char *executable;
+    char *config_file;
+    int shutdown_asap;
+    int shutdown_flags;
+    int exit_code;
+    uint64_t cron_loops;
+    int pidfile_written;
+} server_t;
+
+/* Build everything from an already loaded config; returns 0 or -1 (logged). */
+int server_init(server_t *srv, uv_loop_t *loop);
+/* Run the loop until shutdown; returns the process exit code. */
+int server_run(server_t *srv);
+void server_deinit(server_t *srv);
+
+/* Called by net/ when a client has output queued / must be closed. */
+void server_queue_write(server_t *srv, struct client_s *c);
+
+/* MONITOR (net/monitor.c): feed one executed command to every monitor; add one. */
+void monitor_feed(server_t *srv, const session_t *s, int argc, const slice_t *argv);
+void monitor_add(server_t *srv, struct client_s *c);
+
+#endif
