@@ -154,6 +154,12 @@ static void write_pidfile(server_t *srv)
 static void server_finish_shutdown(server_t *srv)
 {
     log_warning("User requested shutdown...");
+    if (server_persist_shutdown(srv, srv->shutdown_flags) != 0 &&
+        !(srv->shutdown_flags & SHUTDOWN_FORCE)) {
+        log_warning("Errors trying to shut down the server. Check the logs for more information.");
+        srv->shutdown_asap = 0;
+        return;
+    }
     if (srv->cfg.unixsocket != NULL && srv->cfg.unixsocket[0] != '\0')
         unlink(srv->cfg.unixsocket);
     remove_pidfile(srv);
@@ -182,7 +188,9 @@ static void server_on_signal(uv_signal_t *h, int signum)
 static void server_before_sleep(uv_prepare_t *h)
 {
     server_t *srv = h->data;
-    /* 1. cluster todo, 2. unblock clients, 3. AOF write: added by their issues. */
+    /* 1. cluster todo, 2. unblock clients: added by their issues. */
+    /* 3. AOF write (+ fsync when appendfsync always) */
+    server_persist_before_sleep(srv);
     /* 4. flush replies */
     while (srv->pending.head != NULL) {
         client_t *c = srv->pending.head;
@@ -243,6 +251,7 @@ static void server_on_cron(uv_timer_t *h)
         if (!(c->flags & CLI_CLOSING))
             client_cron(c, now);
     }
+    server_persist_cron(srv, now);
 }
 
 /* ---- host hooks for the command room -------------------------------------- */
@@ -304,6 +313,11 @@ static void host_monitor_start(void *self, session_t *s)
     monitor_add(self, client_of(s));
 }
 
+static void host_propagate(void *self, int db, int argc, const slice_t *argv)
+{
+    server_propagate(self, db, argc, argv);
+}
+
 static void host_reconfigure(void *self)
 {
     server_t *srv = self;
@@ -333,6 +347,7 @@ static void host_init(server_t *srv)
     h->monitor_start = host_monitor_start;
     h->client_addr = host_client_addr;
     h->reconfigure = host_reconfigure;
+    h->propagate = host_propagate;
 }
 
 /* ---- init / run ----------------------------------------------------------- */
@@ -358,6 +373,8 @@ int server_init(server_t *srv, uv_loop_t *loop)
     rng_hex(env->run_id, 40);
     env->run_id[40] = '\0';
     cmd_table_init();
+    if (server_persist_init(srv) != 0)
+        return -1;
     if (open_listeners(srv) != 0)
         return -1;
     uv_prepare_init(loop, &srv->before_sleep);

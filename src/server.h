@@ -73,6 +73,7 @@ typedef struct server_s {
     int exit_code;
     uint64_t cron_loops;
     int pidfile_written;
+    struct aof_s *aof;       /* NULL when appendonly no (persist/aof.h) */
 } server_t;
 
 /* Build everything from an already loaded config; returns 0 or -1 (logged). */
@@ -83,6 +84,13 @@ void server_deinit(server_t *srv);
 
 /* Called by net/ when a client has output queued / must be closed. */
 void server_queue_write(server_t *srv, struct client_s *c);
+
+/* Persistence glue (server_persist.c), called from server.c at fixed points. */
+int server_persist_init(server_t *srv);
+void server_persist_before_sleep(server_t *srv);
+void server_persist_cron(server_t *srv, uint64_t now_ms);
+int server_persist_shutdown(server_t *srv, int flags);
+void server_propagate(server_t *srv, int db, int argc, const slice_t *argv);
 
 /* MONITOR (net/monitor.c): feed one executed command to every monitor; add one. */
 void monitor_feed(server_t *srv, const session_t *s, int argc, const slice_t *argv);

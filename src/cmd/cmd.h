@@ -174,6 +174,8 @@ typedef struct cmd_host_s {
     void (*monitor_feed)(void *self, const session_t *s, int argc, const slice_t *argv);
     /* "ip:port" (or "path:0" for a unix socket) of the client. */
     const char *(*client_addr)(void *self, const session_t *s);
+    /* A write command ran in db: append it to the AOF / replication stream. */
+    void (*propagate)(void *self, int db, int argc, const slice_t *argv);
     /* Config changed (CONFIG SET): re-read limits, hz, log level, listeners. */
     void (*reconfigure)(void *self);
 } cmd_host_t;
