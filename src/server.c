@@ -17,6 +17,8 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/util.h"
+#include "cmd/cmd_hooks.h"
+#include "ks/db.h"
 #include "net/client.h"
 
 /* ---- listeners ------------------------------------------------------------- */
@@ -372,6 +374,7 @@ int server_init(server_t *srv, uv_loop_t *loop)
     env->config_file = srv->config_file;
     rng_hex(env->run_id, 40);
     env->run_id[40] = '\0';
+    ks_set_expired_hook(srv->ks, cmd_propagate_expired, env);
     cmd_table_init();
     if (server_persist_init(srv) != 0)
         return -1;

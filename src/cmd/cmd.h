@@ -50,6 +50,7 @@ enum {
     CMD_NO_MULTI = 1u << 21,
     CMD_MOVABLE_KEYS = 1u << 22,
     CMD_ALLOW_BUSY = 1u << 23,
+    CMD_NO_PROPAGATE_ARGV = 1u << 24, /* the command propagates itself (EXEC ...) */
 };
 
 typedef struct cmd_ctx_s cmd_ctx_t;

@@ -24,4 +24,7 @@ int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t 
 void cmd_after_call_hook(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc,
                          const slice_t *argv, long long dirty);
 
+/* ks expired hook (arg = cmd_env_t *): propagate DEL for an expired key. */
+void cmd_propagate_expired(void *arg, int db, slice_t key);
+
 #endif
