@@ -26,7 +26,7 @@ else
   BUILD   := build/rel
   LDEXTRA :=
 endif
-CFLAGS  += $(CSTD) $(OPT) $(WARN) $(UV_CFLAGS) -MMD -MP
+CFLAGS  += $(CSTD) $(OPT) $(WARN) -Isrc $(UV_CFLAGS) -MMD -MP
 LDLIBS  := $(UV_LIBS) -ljemalloc -lxxhash -lm -lpthread
 
 # Every .c under src/ is part of the server, except tool entry points.

@@ -248,6 +248,7 @@ int cmd_call(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc, slice
     uint64_t errs = r->errors;
     cmd_ctx_t ctx = {.env = env, .s = s, .r = r, .cmd = cmd, .argc = argc, .argv = argv};
     uint64_t t0 = time_mono_us();
+    s->last_cmd = cmd;
     cmd->proc(&ctx);
     uint64_t dur = time_mono_us() - t0;
     cmd->stats->calls++;
