@@ -375,6 +375,7 @@ int server_init(server_t *srv, uv_loop_t *loop)
     rng_hex(env->run_id, 40);
     env->run_id[40] = '\0';
     ks_set_expired_hook(srv->ks, cmd_propagate_expired, env);
+    ks_set_touch_hook(srv->ks, cmd_touch_key, env);
     cmd_table_init();
     if (server_persist_init(srv) != 0)
         return -1;

@@ -28,7 +28,7 @@ static size_t nrows;
 
 /* The family tables, in COMMAND's listing order. */
 static cmd_def_t *const families[] = {
-    cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config,
+    cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config, cmd_table_multi,
 };
 
 static uint32_t name_hash(const char *p, size_t len)
@@ -188,7 +188,8 @@ static void note_errors(cmd_env_t *env, reply_t *r, uint64_t before)
     }
 }
 
-static int precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc)
+static int precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
+                    const slice_t *argv)
 {
     if (!arity_ok(cmd, argc)) {
         reply_wrong_arity(r, cmd);
@@ -203,7 +204,7 @@ static int precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *c
         reply_error(r, "LOADING Redis is loading the dataset in memory");
         return -1;
     }
-    return cmd_precheck_hook(env, s, r, cmd, argc);
+    return cmd_precheck_hook(env, s, r, cmd, argc, argv);
 }
 
 int cmd_execute(cmd_env_t *env, session_t *s, int argc, slice_t *argv)
@@ -227,16 +228,25 @@ int cmd_execute(cmd_env_t *env, session_t *s, int argc, slice_t *argv)
         reply_errorf(r, "ERR unknown command '%.*s', with args beginning with: %s",
                      (int)(argv[0].len > 128 ? 128 : argv[0].len), argv[0].p, args);
         note_errors(env, r, errs);
+        if (s->flags & SESS_MULTI)
+            s->flags |= SESS_DIRTY_EXEC;
         return 0;
     }
     const cmd_def_t *cmd = resolve(r, top, argc, argv);
     if (cmd == NULL) {
         note_errors(env, r, errs);
+        if (s->flags & SESS_MULTI)
+            s->flags |= SESS_DIRTY_EXEC;
         return 0;
     }
-    if (precheck(env, s, r, cmd, argc) != 0) {
+    int pre = precheck(env, s, r, cmd, argc, argv);
+    if (pre == 1)
+        return 0; /* queued in MULTI */
+    if (pre != 0) {
         cmd->stats->rejected_calls++;
         note_errors(env, r, errs);
+        if (s->flags & SESS_MULTI)
+            s->flags |= SESS_DIRTY_EXEC;
         return 0;
     }
     return cmd_call(env, s, cmd, argc, argv);

@@ -195,6 +195,9 @@ typedef struct cmd_env_s {
     int active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
     int cluster_mode;  /* cluster-enabled yes */
     int is_replica;    /* we replicate from a master */
+    struct watch_reg_s *watch; /* WATCHed keys (cmd_multi.c) */
+    int exec_depth;    /* > 0 while EXEC runs its queue */
+    int prop_multi;    /* MULTI already propagated for the running EXEC */
     char run_id[41];
     const char *executable;
     const char *config_file;
@@ -261,5 +264,6 @@ extern cmd_def_t cmd_table_string[];
 extern cmd_def_t cmd_table_keys[];
 extern cmd_def_t cmd_table_server[];
 extern cmd_def_t cmd_table_config[];
+extern cmd_def_t cmd_table_multi[];
 
 #endif

@@ -14,13 +14,13 @@
 #include "../ks/ks.h"
 #include "../lib/mem.h"
 #include "../lib/util.h"
-#include "cmd.h"
+#include "cmd_hooks.h"
 
 /* ---- session lifecycle ---------------------------------------------------- */
 
 void session_release(cmd_env_t *env, session_t *s)
 {
-    (void)env;
+    multi_session_release(env, s);
     mem_free(s->name);
     s->name = NULL;
 }
@@ -31,11 +31,6 @@ int session_sub_count(const session_t *s, int kind)
     return 0;
 }
 
-int session_multi_count(const session_t *s)
-{
-    (void)s;
-    return -1;
-}
 
 static void session_set_resp(session_t *s, int resp)
 {

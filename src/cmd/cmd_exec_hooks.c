@@ -19,10 +19,10 @@
 #include "../lib/util.h"
 #include "cmd_hooks.h"
 
-int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc)
+int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
+                      const slice_t *argv)
 {
-    (void)env, (void)s, (void)r, (void)cmd, (void)argc;
-    return 0;
+    return multi_precheck(env, s, r, cmd, argc, argv);
 }
 
 typedef struct prop_s {
@@ -33,7 +33,26 @@ typedef struct prop_s {
 
 static void emit(cmd_env_t *env, int db, int argc, const slice_t *argv)
 {
+    if (env->exec_depth > 0 && !env->prop_multi) {
+        slice_t multi = SLICE_LIT("MULTI");
+        env->prop_multi = 1;
+        env->host->propagate(env->host->self, db, 1, &multi);
+    }
     env->host->propagate(env->host->self, db, argc, argv);
+}
+
+void propagate_begin_exec(cmd_env_t *env)
+{
+    env->exec_depth++;
+}
+
+void propagate_end_exec(cmd_env_t *env)
+{
+    if (--env->exec_depth == 0 && env->prop_multi) {
+        slice_t exec = SLICE_LIT("EXEC");
+        env->prop_multi = 0;
+        env->host->propagate(env->host->self, -1, 1, &exec);
+    }
 }
 
 /* The key's current expire as PEXPIREAT, or DEL if it no longer exists;

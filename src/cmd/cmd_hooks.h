@@ -16,15 +16,26 @@ void slowlog_push(cmd_env_t *env, const session_t *s, int argc, const slice_t *a
                   uint64_t duration_us);
 
 /*
- * Before a checked command runs: returns 0 to run it, or -1 after writing the
- * reply itself (refused, or queued inside MULTI).
+ * Before a checked command runs: returns 0 to run it, -1 after writing an
+ * error (refused), 1 after writing the reply itself (queued inside MULTI).
  */
-int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc);
+int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
+                      const slice_t *argv);
 /* After a command ran and changed `dirty` keys. */
 void cmd_after_call_hook(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc,
                          const slice_t *argv, long long dirty);
 
 /* ks expired hook (arg = cmd_env_t *): propagate DEL for an expired key. */
 void cmd_propagate_expired(void *arg, int db, slice_t key);
+
+/* Transactions (cmd_multi.c). */
+int multi_precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
+                   const slice_t *argv);
+void multi_session_release(cmd_env_t *env, session_t *s);
+/* ks touch hook (arg = cmd_env_t *): WATCH invalidation. */
+void cmd_touch_key(void *arg, int db, slice_t key);
+/* EXEC wraps what its commands propagate in MULTI ... EXEC. */
+void propagate_begin_exec(cmd_env_t *env);
+void propagate_end_exec(cmd_env_t *env);
 
 #endif

@@ -17,7 +17,16 @@
  * the whole message including its code ("ERR wrong number of arguments for 'get'
  * command", "WRONGTYPE ..."), writes "-<msg>\r\n" (CR/LF inside msg become
  * spaces), counts it in r->errors and remembers its code (first word) in
- * r->last_err_code for INFO errorstats.
+ * r->last_err_code for INFO errorstats (Redis's rule: the first word if a
+ * space occurs within the first 31 bytes, else "ERR").
+ *
+ * Deferred lengths: reply_defer() reserves REPLY_DEFER_HDR bytes; setting it
+ * writes the header there and closes the gap by moving only the bytes written
+ * after it in the same segment (never bytes that may be with the kernel). Each
+ * segment holds at most one unset placeholder (a second one opened while the
+ * first is unset starts a new chunk), so placeholders may be set in any order.
+ * Every placeholder must be set before the reply is next flushed, moved or
+ * consumed: until then its bytes are garbage. No extra bytes reach the wire.
  */
 #ifndef TESSERA_REPLY_H
 #define TESSERA_REPLY_H
@@ -28,6 +37,7 @@
 
 #define REPLY_INLINE (16 * 1024)
 #define REPLY_CHUNK (16 * 1024)
+#define REPLY_DEFER_HDR 23 /* "*" + "-9223372036854775808" + CRLF */
 
 typedef struct reply_chunk_s {
     struct reply_chunk_s *next;
@@ -38,13 +48,14 @@ typedef struct reply_chunk_s {
 } reply_chunk_t;
 
 typedef struct reply_s {
-    int resp;           /* 2 or 3 */
-    size_t inl_len;     /* bytes written in inl */
-    size_t inl_sent;    /* bytes of inl already consumed */
+    int resp;        /* 2 or 3 */
+    size_t inl_len;  /* bytes written in inl */
+    size_t inl_sent; /* bytes of inl already consumed */
     reply_chunk_t *head, *tail;
-    size_t pending;     /* bytes written and not yet consumed (all storage) */
-    size_t chunk_mem;   /* heap bytes held by chunks (output buffer limits, INFO) */
-    uint64_t errors;    /* error replies written so far */
+    size_t pending;   /* bytes written and not yet consumed (all storage) */
+    size_t chunk_mem; /* heap bytes held by chunks (output buffer limits, INFO) */
+    int tail_defer;   /* the tail segment holds an unset deferred length */
+    uint64_t errors;  /* error replies written so far */
     char last_err_code[32];
     char inl[REPLY_INLINE];
 } reply_t;
@@ -57,36 +68,48 @@ typedef struct reply_defer_s {
 
 void reply_init(reply_t *r, int resp);
 void reply_deinit(reply_t *r);
-/* Drop everything pending (used for scratch replies and CLIENT REPLY OFF). */
+/* Drop everything pending (used for scratch replies and CLIENT REPLY OFF).
+ * Frees chunks: never while a write of them is in flight. Counters stay. */
 void reply_clear(reply_t *r);
-static inline size_t reply_pending(const reply_t *r) { return r->pending; }
+static inline size_t reply_pending(const reply_t *r)
+{
+    return r->pending;
+}
 
 /* Up to max segments of pending bytes into iov; returns the count. */
 int reply_iov(const reply_t *r, struct iovec *iov, int max);
 /* The kernel took n bytes from the front. */
 void reply_consume(reply_t *r, size_t n);
 /* Move everything pending in src to the end of dst (MULTI/EXEC, scratch). */
+/* Chunks are handed over without copying when dst's tail has no room for
+ * them; src ends empty. Neither reply's error counters change. */
 void reply_move(reply_t *dst, reply_t *src);
 
+/* Appends bytes as they are (pre-encoded protocol). */
 void reply_raw(reply_t *r, const void *p, size_t n);
-void reply_ok(reply_t *r);                       /* +OK */
-void reply_status(reply_t *r, const char *s);    /* +s */
+void reply_ok(reply_t *r);                    /* +OK */
+void reply_status(reply_t *r, const char *s); /* +s */
 void reply_status_len(reply_t *r, const char *s, size_t n);
-void reply_error(reply_t *r, const char *msg);   /* -msg */
+void reply_error(reply_t *r, const char *msg); /* -msg */
+void reply_error_len(reply_t *r, const char *msg, size_t n);
 void reply_errorf(reply_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void reply_int(reply_t *r, long long v);         /* :v */
+void reply_int(reply_t *r, long long v); /* :v */
 void reply_bulk(reply_t *r, const void *p, size_t n);
 void reply_bulk_cstr(reply_t *r, const char *s); /* NULL → null */
 void reply_bulk_ll(reply_t *r, long long v);     /* integer as a bulk string */
-void reply_null(reply_t *r);                     /* $-1 / _ */
-void reply_null_array(reply_t *r);               /* *-1 / _ */
-void reply_array(reply_t *r, long long n);       /* *n */
-void reply_map(reply_t *r, long long n);         /* %n / *2n */
-void reply_set(reply_t *r, long long n);         /* ~n / *n */
-void reply_push(reply_t *r, long long n);        /* >n / *n */
-void reply_double(reply_t *r, double d);         /* ,d / bulk "d" */
-void reply_bool(reply_t *r, int b);              /* #t #f / :1 :0 */
-void reply_verbatim(reply_t *r, const char *p, size_t n, const char *ext); /* =n\r\ntxt:... / bulk */
+/* "$n\r\n" only: the caller appends exactly n bytes and "\r\n" with reply_raw. */
+void reply_bulk_hdr(reply_t *r, size_t n);
+void reply_null(reply_t *r);               /* $-1 / _ */
+void reply_null_array(reply_t *r);         /* *-1 / _ */
+void reply_array(reply_t *r, long long n); /* *n */
+void reply_map(reply_t *r, long long n);   /* %n / *2n */
+void reply_set(reply_t *r, long long n);   /* ~n / *n */
+void reply_push(reply_t *r, long long n);  /* >n / *n */
+void reply_double(reply_t *r, double d);   /* ,d / bulk "d" (d_to_str's text) */
+void reply_bool(reply_t *r, int b);        /* #t #f / :1 :0 */
+/* ext is exactly 3 bytes ("txt", "mkd"). */
+void reply_verbatim(reply_t *r, const char *p, size_t n,
+                    const char *ext);                   /* =n\r\ntxt:... / bulk */
 void reply_bignum(reply_t *r, const char *p, size_t n); /* (n / bulk */
 
 /* Deferred aggregate lengths: write the header later, once the count is known. */
