@@ -30,13 +30,21 @@ CFLAGS  += $(CSTD) $(OPT) $(WARN) -Isrc $(UV_CFLAGS) -MMD -MP
 LDLIBS  := $(UV_LIBS) -ljemalloc -lxxhash -lm -lpthread
 
 # Every .c under src/ is part of the server, except tool entry points.
+# (Cluster sources join the server once cluster mode is wired: CLUSTER_WIRED=1.)
 SRCS    := $(filter-out src/tools/%,$(wildcard src/*.c src/*/*.c))
+ifneq ($(CLUSTER_WIRED),1)
+SRCS    := $(filter-out src/cluster/%,$(SRCS))
+endif
 OBJS    := $(SRCS:%.c=$(BUILD)/%.o)
 SERVER  := src/tessera-server
+# tessera-check-aof: the tool entry point + the pure modules it shares with the server.
+CHECK_AOF      := src/tessera-check-aof
+CHECK_AOF_SRCS := src/tools/check_aof.c src/persist/aof_manifest.c src/persist/aof_reader.c \
+                  src/proto/resp.c src/lib/mem.c
 
 .PHONY: all deps test unit integration fuzz bench run clean format cluster
 
-all: deps-check $(SERVER)
+all: deps-check $(SERVER) $(CHECK_AOF)
 
 # `make` installs what is missing (and says so) before building.
 deps-check:
@@ -59,11 +67,14 @@ $(SERVER): $(OBJS)
 	$(CC) $(LDEXTRA) -o $@ $^ $(LDLIBS)
 endif
 
+$(CHECK_AOF): $(CHECK_AOF_SRCS:%.c=$(BUILD)/%.o)
+	$(CC) $(LDEXTRA) -o $@ $^ -ljemalloc -lm -lpthread
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(BUILD)/src/tools/check_aof.d
 
 # ---- unit tests ---------------------------------------------------------
 # Each tests/unit/test_X.c names the sources it links on a line
@@ -108,4 +119,4 @@ format:
 	clang-format -i $$(find src tests -name '*.[ch]')
 
 clean:
-	rm -rf build $(SERVER)
+	rm -rf build $(SERVER) $(CHECK_AOF)

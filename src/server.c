@@ -19,6 +19,8 @@
 #include "lib/util.h"
 #include "cmd/cmd_hooks.h"
 #include "ks/db.h"
+#include "cmd/cmd_info.h"
+#include "cmd/cmd_meta.h"
 #include "net/client.h"
 
 /* ---- listeners ------------------------------------------------------------- */
@@ -228,7 +230,9 @@ static void server_on_cron(uv_timer_t *h)
     server_t *srv = h->data;
     uint64_t now = time_ms();
     srv->env.now_ms = now;
+    srv->env.now_us = time_us();
     srv->cron_loops++;
+    info_cron_sample(&srv->env, now);
     size_t used = mem_used();
     if (used > srv->stats.peak_memory)
         srv->stats.peak_memory = used;
@@ -310,6 +314,11 @@ static void host_monitor_feed(void *self, const session_t *s, int argc, const sl
     monitor_feed(srv, s, argc, argv);
 }
 
+static void host_wakeup(void *self, session_t *s)
+{
+    server_queue_write(self, client_of(s));
+}
+
 static void host_monitor_start(void *self, session_t *s)
 {
     monitor_add(self, client_of(s));
@@ -347,6 +356,7 @@ static void host_init(server_t *srv)
     h->config_file = host_config_file;
     h->monitor_feed = host_monitor_feed;
     h->monitor_start = host_monitor_start;
+    h->wakeup = host_wakeup;
     h->client_addr = host_client_addr;
     h->reconfigure = host_reconfigure;
     h->propagate = host_propagate;
@@ -377,6 +387,8 @@ int server_init(server_t *srv, uv_loop_t *loop)
     ks_set_expired_hook(srv->ks, cmd_propagate_expired, env);
     ks_set_touch_hook(srv->ks, cmd_touch_key, env);
     cmd_table_init();
+    cmd_meta_verify_all();
+    ks_set_expire_effort(srv->ks, srv->cfg.active_expire_effort);
     if (server_persist_init(srv) != 0)
         return -1;
     if (open_listeners(srv) != 0)

@@ -19,6 +19,7 @@
 #include "../lib/mem.h"
 #include "../lib/util.h"
 #include "cmd_hooks.h"
+#include "latency.h"
 
 #define CMD_INDEX_SIZE 1024 /* power of two, > 2x the number of commands */
 
@@ -28,7 +29,7 @@ static size_t nrows;
 
 /* The family tables, in COMMAND's listing order. */
 static cmd_def_t *const families[] = {
-    cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config, cmd_table_multi,
+    cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config, cmd_table_multi, cmd_table_pubsub,
 };
 
 static uint32_t name_hash(const char *p, size_t len)
@@ -270,6 +271,7 @@ int cmd_call(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc, slice
     note_errors(env, r, errs);
     if (!(cmd->flags & CMD_SKIP_SLOWLOG))
         slowlog_push(env, s, argc, argv, dur);
+    latency_command(env, cmd, dur);
     if (env->host != NULL && env->host->monitor_feed != NULL && !(cmd->flags & CMD_SKIP_MONITOR))
         env->host->monitor_feed(env->host->self, s, argc, argv);
     cmd_after_call_hook(env, s, cmd, argc, argv, ctx.dirty);

@@ -169,6 +169,10 @@ typedef struct cmd_host_s {
     int (*tcp_port)(void *self);
     const char *(*executable)(void *self);
     const char *(*config_file)(void *self);
+    /* s got output from another client's command (pub/sub, unblocking): flush it. */
+    void (*wakeup)(void *self, session_t *s);
+    /* PUBLISH/SPUBLISH in cluster mode: send the message over the bus. */
+    void (*cluster_publish)(void *self, slice_t channel, slice_t msg, int shard);
     /* Make s a MONITOR client. */
     void (*monitor_start)(void *self, session_t *s);
     /* Feed a command to MONITOR clients. */
@@ -196,6 +200,7 @@ typedef struct cmd_env_s {
     int cluster_mode;  /* cluster-enabled yes */
     int is_replica;    /* we replicate from a master */
     struct watch_reg_s *watch; /* WATCHed keys (cmd_multi.c) */
+    struct pubsub_s *pubsub;   /* subscriptions (cmd_pubsub.c) */
     int exec_depth;    /* > 0 while EXEC runs its queue */
     int prop_multi;    /* MULTI already propagated for the running EXEC */
     char run_id[41];
@@ -265,5 +270,6 @@ extern cmd_def_t cmd_table_keys[];
 extern cmd_def_t cmd_table_server[];
 extern cmd_def_t cmd_table_config[];
 extern cmd_def_t cmd_table_multi[];
+extern cmd_def_t cmd_table_pubsub[];
 
 #endif

@@ -21,15 +21,11 @@
 void session_release(cmd_env_t *env, session_t *s)
 {
     multi_session_release(env, s);
+    pubsub_session_release(env, s);
     mem_free(s->name);
     s->name = NULL;
 }
 
-int session_sub_count(const session_t *s, int kind)
-{
-    (void)s, (void)kind;
-    return 0;
-}
 
 
 static void session_set_resp(session_t *s, int resp)
@@ -62,7 +58,11 @@ static void cmd_ping(cmd_ctx_t *ctx)
         reply_wrong_arity(ctx->r, ctx->cmd);
         return;
     }
-    if (ctx->argc == 2)
+    if ((ctx->s->flags & SESS_PUBSUB) && ctx->s->resp == 2) {
+        reply_array(ctx->r, 2);
+        reply_bulk_cstr(ctx->r, "pong");
+        reply_bulk(ctx->r, ctx->argc == 2 ? ctx->argv[1].p : "", ctx->argc == 2 ? ctx->argv[1].len : 0);
+    } else if (ctx->argc == 2)
         reply_bulk(ctx->r, ctx->argv[1].p, ctx->argv[1].len);
     else
         reply_status(ctx->r, "PONG");
@@ -528,7 +528,7 @@ static void cmd_hello(cmd_ctx_t *ctx)
 
 cmd_def_t cmd_table_conn[] = {
     {.name = "ping", .proc = cmd_ping, .arity = -1, .flags = CMD_FAST | CMD_SENTINEL},
-    {.name = "echo", .proc = cmd_echo, .arity = 2, .flags = CMD_FAST},
+    {.name = "echo", .proc = cmd_echo, .arity = 2, .flags = CMD_LOADING | CMD_STALE | CMD_FAST},
     {.name = "quit",
      .proc = cmd_quit,
      .arity = -1,
@@ -537,15 +537,17 @@ cmd_def_t cmd_table_conn[] = {
     {.name = "auth",
      .proc = cmd_auth,
      .arity = -2,
-     .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_SENTINEL},
+     .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_SENTINEL |
+              CMD_ALLOW_BUSY},
     {.name = "hello",
      .proc = cmd_hello,
      .arity = -1,
-     .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_SENTINEL},
+     .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_SENTINEL |
+              CMD_ALLOW_BUSY},
     {.name = "reset",
      .proc = cmd_reset,
      .arity = 1,
-     .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH},
+     .flags = CMD_NOSCRIPT | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_NO_AUTH | CMD_ALLOW_BUSY},
     {.name = "monitor",
      .proc = cmd_monitor,
      .arity = 1,

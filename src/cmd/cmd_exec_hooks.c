@@ -22,6 +22,8 @@
 int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
                       const slice_t *argv)
 {
+    if (pubsub_precheck(s, r, cmd) != 0)
+        return -1;
     return multi_precheck(env, s, r, cmd, argc, argv);
 }
 

@@ -34,6 +34,11 @@ int multi_precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cm
 void multi_session_release(cmd_env_t *env, session_t *s);
 /* ks touch hook (arg = cmd_env_t *): WATCH invalidation. */
 void cmd_touch_key(void *arg, int db, slice_t key);
+/* Pub/Sub (cmd_pubsub.c). */
+int pubsub_precheck(session_t *s, reply_t *r, const cmd_def_t *cmd);
+void pubsub_session_release(cmd_env_t *env, session_t *s);
+/* Deliver a message to local subscribers (also used for messages from the bus). */
+long long pubsub_publish(cmd_env_t *env, slice_t ch, slice_t msg, int shard);
 /* EXEC wraps what its commands propagate in MULTI ... EXEC. */
 void propagate_begin_exec(cmd_env_t *env);
 void propagate_end_exec(cmd_env_t *env);

@@ -265,7 +265,8 @@ static void client_on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *b
         return;
     c->qlen += (size_t)nread;
     c->srv->stats.net_input_bytes += (uint64_t)nread;
-    c->srv->env.now_ms = time_ms();
+    c->srv->env.now_us = time_us();
+    c->srv->env.now_ms = c->srv->env.now_us / 1000;
     client_process_input(c);
 }
 
