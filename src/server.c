@@ -35,10 +35,32 @@ static void server_on_connection(uv_stream_t *listener, int status)
     client_accept(l->srv, listener, l->is_unix);
 }
 
-static int listen_tcp(server_t *srv, const char *addr, int port, int optional)
+static void listener_on_close(uv_handle_t *h) { mem_free(h->data); }
+
+static listener_t *listener_new(server_t *srv, int is_unix)
 {
-    if (srv->nlisteners >= SERVER_MAX_LISTENERS)
-        return -1;
+    listener_t *l = mem_calloc(sizeof(*l));
+    if (is_unix)
+        uv_pipe_init(srv->loop, &l->h.pipe, 0);
+    else
+        uv_tcp_init(srv->loop, &l->h.tcp);
+    l->h.handle.data = l;
+    l->srv = srv;
+    l->is_unix = is_unix;
+    l->open = 1;
+    return l;
+}
+
+static void listener_close(listener_t *l)
+{
+    if (l->open && !uv_is_closing(&l->h.handle))
+        uv_close(&l->h.handle, listener_on_close);
+    l->open = 0;
+}
+
+/* Bind addr:port into *out; 0, 1 when an optional address is unavailable, -1. */
+static int listen_tcp(server_t *srv, const char *addr, int port, int optional, listener_t **out)
+{
     const char *host = addr;
     if (strcmp(addr, "*") == 0)
         host = "0.0.0.0";
@@ -48,82 +70,98 @@ static int listen_tcp(server_t *srv, const char *addr, int port, int optional)
     int v6 = strchr(host, ':') != NULL;
     int rc = v6 ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss)
                 : uv_ip4_addr(host, port, (struct sockaddr_in *)&ss);
-    listener_t *l = &srv->listeners[srv->nlisteners];
-    memset(l, 0, sizeof(*l));
+    listener_t *l = NULL;
     if (rc == 0) {
-        uv_tcp_init(srv->loop, &l->h.tcp);
-        l->h.handle.data = l;
-        l->srv = srv;
-        l->open = 1;
-        srv->nlisteners++;
+        l = listener_new(srv, 0);
         rc = uv_tcp_bind(&l->h.tcp, (struct sockaddr *)&ss, v6 ? UV_TCP_IPV6ONLY : 0);
         if (rc == 0)
             rc = uv_listen(&l->h.stream, srv->cfg.tcp_backlog, server_on_connection);
     }
     if (rc != 0) {
-        if (optional && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT || rc == UV_EPROTONOSUPPORT)) {
-            if (l->open) {
-                uv_close(&l->h.handle, NULL);
-                l->open = 0;
-            }
-            return 0;
-        }
+        if (l != NULL)
+            listener_close(l);
+        if (optional && (rc == UV_EADDRNOTAVAIL || rc == UV_EAFNOSUPPORT || rc == UV_EPROTONOSUPPORT))
+            return 1;
         log_warning("Warning: Could not create server TCP listening socket %s:%d: %s", addr, port,
                     uv_strerror(rc));
         return -1;
     }
+    *out = l;
     return 0;
 }
 
-static int listen_unix(server_t *srv)
+static int listen_unix(server_t *srv, listener_t **out)
 {
-    listener_t *l = &srv->listeners[srv->nlisteners];
-    memset(l, 0, sizeof(*l));
     unlink(srv->cfg.unixsocket);
-    uv_pipe_init(srv->loop, &l->h.pipe, 0);
-    l->h.handle.data = l;
-    l->srv = srv;
-    l->is_unix = 1;
-    l->open = 1;
-    srv->nlisteners++;
+    listener_t *l = listener_new(srv, 1);
     int rc = uv_pipe_bind(&l->h.pipe, srv->cfg.unixsocket);
     if (rc == 0)
         rc = uv_listen(&l->h.stream, srv->cfg.tcp_backlog, server_on_connection);
     if (rc != 0) {
         log_warning("Failed opening Unix socket: %s", uv_strerror(rc));
+        listener_close(l);
         return -1;
     }
     chmod(srv->cfg.unixsocket, (mode_t)srv->cfg.unixsocketperm);
+    *out = l;
     return 0;
 }
 
 static void close_listeners(server_t *srv)
 {
-    for (int i = 0; i < srv->nlisteners; i++) {
-        listener_t *l = &srv->listeners[i];
-        if (l->open && !uv_is_closing(&l->h.handle))
-            uv_close(&l->h.handle, NULL);
-        l->open = 0;
-    }
+    for (int i = 0; i < srv->nlisteners; i++)
+        listener_close(srv->listeners[i]);
     srv->nlisteners = 0;
+}
+
+/* Open every configured listener into out[]; all or nothing. Returns the count or -1. */
+static int open_listener_set(server_t *srv, listener_t **out)
+{
+    const config_t *cfg = &srv->cfg;
+    int n = 0;
+    for (int i = 0; cfg->port != 0 && i < cfg->nbind && n < SERVER_MAX_LISTENERS - 1; i++) {
+        const char *a = cfg->bind[i];
+        int optional = a[0] == '-';
+        int rc = listen_tcp(srv, optional ? a + 1 : a, cfg->port, optional, &out[n]);
+        if (rc < 0)
+            goto fail;
+        n += rc == 0;
+    }
+    if (cfg->unixsocket != NULL && cfg->unixsocket[0] != '\0') {
+        if (listen_unix(srv, &out[n]) != 0)
+            goto fail;
+        n++;
+    }
+    return n;
+fail:
+    while (n > 0)
+        listener_close(out[--n]);
+    return -1;
 }
 
 static int open_listeners(server_t *srv)
 {
-    const config_t *cfg = &srv->cfg;
-    if (cfg->port != 0) {
-        for (int i = 0; i < cfg->nbind; i++) {
-            const char *a = cfg->bind[i];
-            int optional = a[0] == '-';
-            if (listen_tcp(srv, optional ? a + 1 : a, cfg->port, optional) != 0) {
-                log_warning("Failed listening on port %d (TCP), aborting.", cfg->port);
-                return -1;
-            }
-        }
-    }
-    if (cfg->unixsocket != NULL && cfg->unixsocket[0] != '\0' && listen_unix(srv) != 0)
+    int n = open_listener_set(srv, srv->listeners);
+    if (n < 0) {
+        log_warning("Failed listening on port %d (TCP), aborting.", srv->cfg.port);
         return -1;
-    srv->listen_port = cfg->port;
+    }
+    srv->nlisteners = n;
+    srv->listen_port = srv->cfg.port;
+    return 0;
+}
+
+/* CONFIG SET port/bind: bind the new set first, then drop the old one. */
+static int relisten(server_t *srv)
+{
+    listener_t *fresh[SERVER_MAX_LISTENERS];
+    close_listeners(srv); /* the same port may be in the new set: free it first */
+    int n = open_listener_set(srv, fresh);
+    if (n < 0)
+        return -1;
+    memcpy(srv->listeners, fresh, sizeof(fresh[0]) * (size_t)n);
+    srv->nlisteners = n;
+    srv->listen_port = srv->cfg.port;
     return 0;
 }
 
@@ -192,7 +230,9 @@ static void server_on_signal(uv_signal_t *h, int signum)
 static void server_before_sleep(uv_prepare_t *h)
 {
     server_t *srv = h->data;
-    /* 1. cluster todo, 2. unblock clients: added by their issues. */
+    /* 1. cluster todo: added by the cluster issue. */
+    /* 2. serve clients blocked on keys that became ready */
+    blocking_before_sleep(&srv->env);
     /* 3. AOF write (+ fsync when appendfsync always) */
     server_persist_before_sleep(srv);
     /* 4. flush replies */
@@ -257,6 +297,7 @@ static void server_on_cron(uv_timer_t *h)
         if (!(c->flags & CLI_CLOSING))
             client_cron(c, now);
     }
+    blocking_cron(&srv->env, now);
     server_persist_cron(srv, now);
 }
 
@@ -319,6 +360,12 @@ static void host_wakeup(void *self, session_t *s)
     server_queue_write(self, client_of(s));
 }
 
+static void host_resume(void *self, session_t *s)
+{
+    (void)self;
+    client_resume(client_of(s));
+}
+
 static void host_monitor_start(void *self, session_t *s)
 {
     monitor_add(self, client_of(s));
@@ -336,11 +383,23 @@ static void host_reconfigure(void *self)
     if (srv->cfg.hz < 1)
         srv->cfg.hz = 1;
     uv_timer_set_repeat(&srv->cron, (uint64_t)(1000 / srv->cfg.hz));
-    if (srv->cfg.port != srv->listen_port) {
-        close_listeners(srv);
-        if (open_listeners(srv) != 0)
-            log_warning("Failed to rebind to port %d", srv->cfg.port);
+    ks_set_expire_effort(srv->ks, srv->cfg.active_expire_effort);
+}
+
+/* CONFIG SET side effects that can fail (then the values are rolled back). */
+static int host_config_apply(void *self, int what, const config_t *c, const char **err)
+{
+    server_t *srv = self;
+    (void)c;
+    if (what == CONFIG_APPLY_LISTEN && relisten(srv) != 0) {
+        *err = "Unable to listen on this port";
+        return -1;
     }
+    if (what == CONFIG_APPLY_LISTEN && srv->nlisteners == 0 && srv->cfg.port != 0) {
+        *err = "Unable to listen on this port";
+        return -1;
+    }
+    return 0;
 }
 
 static void host_init(server_t *srv)
@@ -357,8 +416,10 @@ static void host_init(server_t *srv)
     h->monitor_feed = host_monitor_feed;
     h->monitor_start = host_monitor_start;
     h->wakeup = host_wakeup;
+    h->resume = host_resume;
     h->client_addr = host_client_addr;
     h->reconfigure = host_reconfigure;
+    h->config_apply = host_config_apply;
     h->propagate = host_propagate;
 }
 

@@ -49,7 +49,7 @@ typedef struct server_s {
     uv_prepare_t before_sleep;
     uv_timer_t cron;
     uv_signal_t sigterm, sigint;
-    listener_t listeners[SERVER_MAX_LISTENERS];
+    listener_t *listeners[SERVER_MAX_LISTENERS]; /* heap: freed in their close callback */
     int nlisteners;
     int listen_port; /* port the listeners are bound to */
 

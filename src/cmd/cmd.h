@@ -171,6 +171,8 @@ typedef struct cmd_host_s {
     const char *(*config_file)(void *self);
     /* s got output from another client's command (pub/sub, unblocking): flush it. */
     void (*wakeup)(void *self, session_t *s);
+    /* s was unblocked: run its pending input (pipelined commands after BLPOP). */
+    void (*resume)(void *self, session_t *s);
     /* PUBLISH/SPUBLISH in cluster mode: send the message over the bus. */
     void (*cluster_publish)(void *self, slice_t channel, slice_t msg, int shard);
     /* Make s a MONITOR client. */
@@ -181,6 +183,8 @@ typedef struct cmd_host_s {
     const char *(*client_addr)(void *self, const session_t *s);
     /* A write command ran in db: append it to the AOF / replication stream. */
     void (*propagate)(void *self, int db, int argc, const slice_t *argv);
+    /* CONFIG SET side effects that may fail (config_apply_fn of config.h). */
+    int (*config_apply)(void *self, int what, const struct config_s *c, const char **err);
     /* Config changed (CONFIG SET): re-read limits, hz, log level, listeners. */
     void (*reconfigure)(void *self);
 } cmd_host_t;

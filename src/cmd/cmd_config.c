@@ -94,8 +94,10 @@ static void cmd_config_set(cmd_ctx_t *ctx)
         values[i] = args[2 * i + 1];
     }
     char err[512];
-    int rc = config_set_ex(ctx->env->cfg, npairs, names, values, client_is_local(ctx), NULL, NULL,
-                           err, sizeof(err));
+    const cmd_host_t *host = ctx->env->host;
+    int rc = config_set_ex(ctx->env->cfg, npairs, names, values, client_is_local(ctx),
+                           host ? host->config_apply : NULL, host ? host->self : NULL, err,
+                           sizeof(err));
     mem_free(names);
     mem_free(values);
     free_strings(args, ctx->argc - 2);

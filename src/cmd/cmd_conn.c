@@ -22,6 +22,7 @@ void session_release(cmd_env_t *env, session_t *s)
 {
     multi_session_release(env, s);
     pubsub_session_release(env, s);
+    blocking_session_release(env, s);
     mem_free(s->name);
     s->name = NULL;
 }

@@ -39,6 +39,11 @@ int pubsub_precheck(session_t *s, reply_t *r, const cmd_def_t *cmd);
 void pubsub_session_release(cmd_env_t *env, session_t *s);
 /* Deliver a message to local subscribers (also used for messages from the bus). */
 long long pubsub_publish(cmd_env_t *env, slice_t ch, slice_t msg, int shard);
+/* Blocking commands (cmd_blocking.c): serve ready keys (before_sleep step 2),
+ * time out blocked clients (cron), forget a closing session. */
+void blocking_before_sleep(cmd_env_t *env);
+void blocking_cron(cmd_env_t *env, uint64_t now_ms);
+void blocking_session_release(cmd_env_t *env, session_t *s);
 /* EXEC wraps what its commands propagate in MULTI ... EXEC. */
 void propagate_begin_exec(cmd_env_t *env);
 void propagate_end_exec(cmd_env_t *env);
