@@ -103,7 +103,7 @@ test: unit integration
 # ---- fuzzing (clang libFuzzer) -------------------------------------------
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=build/fuzz/%)
-build/fuzz/%: tests/fuzz/%.c
+build/fuzz/%: tests/fuzz/%.c $(shell sed -n 's|.*SOURCES:\(.*\)\*/.*|\1|p' tests/fuzz/*.c 2>/dev/null)
 	@mkdir -p build/fuzz
 	clang $(CSTD) -O1 -g -fsanitize=fuzzer,address,undefined -Isrc -o $@ $< \
 	  $$(sed -n 's|.*SOURCES:\(.*\)\*/.*|\1|p' $<) -ljemalloc -lxxhash -lm -lpthread
