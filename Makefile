@@ -96,7 +96,7 @@ unit: deps-check $(UNIT_BINS)
 	  if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
 
 integration: all
-	$(PYTHON) -m pytest -q tests/integration
+	$(PYTHON) -m pytest -q -ra tests/integration
 
 test: unit integration
 

@@ -193,12 +193,21 @@ static void write_pidfile(server_t *srv)
     srv->pidfile_written = 1;
 }
 
-static void server_finish_shutdown(server_t *srv)
+/* Flush what must survive (AOF, RDB). 0, or -1 when the shutdown must not happen. */
+static int server_shutdown_prepare(server_t *srv, int flags)
 {
     log_warning("User requested shutdown...");
-    if (server_persist_shutdown(srv, srv->shutdown_flags) != 0 &&
-        !(srv->shutdown_flags & SHUTDOWN_FORCE)) {
+    if (server_persist_shutdown(srv, flags) != 0 && !(flags & SHUTDOWN_FORCE)) {
         log_warning("Errors trying to shut down the server. Check the logs for more information.");
+        return -1;
+    }
+    srv->shutdown_prepared = 1;
+    return 0;
+}
+
+static void server_finish_shutdown(server_t *srv)
+{
+    if (!srv->shutdown_prepared && server_shutdown_prepare(srv, srv->shutdown_flags) != 0) {
         srv->shutdown_asap = 0;
         return;
     }
@@ -332,7 +341,10 @@ static void host_client_kill(void *self, session_t *s)
 static int host_shutdown(void *self, int flags, const char **msg)
 {
     server_t *srv = self;
-    (void)msg;
+    if (server_shutdown_prepare(srv, flags) != 0) {
+        *msg = "ERR Errors trying to SHUTDOWN. Check logs.";
+        return -1;
+    }
     srv->shutdown_asap = 1;
     srv->shutdown_flags = flags;
     return 0;
@@ -428,7 +440,7 @@ static void host_init(server_t *srv)
 int server_init(server_t *srv, uv_loop_t *loop)
 {
     srv->loop = loop;
-    srv->next_client_id = 1;
+    srv->next_client_id = 3; /* Redis 7.0's first client gets id 3 */
     srv->stats.start_ms = time_ms();
     srv->stats.lastsave_s = srv->stats.start_ms / 1000;
     srv->ks = ks_new(srv->cfg.databases, 0);

@@ -70,6 +70,7 @@ typedef struct server_s {
     char *config_file;
     int shutdown_asap;
     int shutdown_flags;
+    int shutdown_prepared; /* persistence already flushed for this shutdown */
     int exit_code;
     uint64_t cron_loops;
     int pidfile_written;

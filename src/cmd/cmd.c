@@ -29,7 +29,7 @@ static size_t nrows;
 
 /* The family tables, in COMMAND's listing order. */
 static cmd_def_t *const families[] = {
-    cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config, cmd_table_multi, cmd_table_pubsub,
+    cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config, cmd_table_multi, cmd_table_pubsub, cmd_table_shutdown,
 };
 
 static uint32_t name_hash(const char *p, size_t len)

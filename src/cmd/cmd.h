@@ -275,5 +275,6 @@ extern cmd_def_t cmd_table_server[];
 extern cmd_def_t cmd_table_config[];
 extern cmd_def_t cmd_table_multi[];
 extern cmd_def_t cmd_table_pubsub[];
+extern cmd_def_t cmd_table_shutdown[];
 
 #endif

@@ -315,6 +315,10 @@ static int parse_kill_filters(cmd_ctx_t *ctx, client_filter_t *f, long long *id)
         } else if (slice_eq_ci(opt, "laddr")) {
             f->laddr = val, f->has_laddr = 1;
         } else if (slice_eq_ci(opt, "user")) {
+            if (!slice_eq_ci(val, "default")) {
+                reply_errorf(ctx->r, "ERR No such user '%.*s'", (int)val.len, val.p);
+                return -1;
+            }
             f->user = val, f->has_user = 1;
         } else if (slice_eq_ci(opt, "skipme")) {
             if (slice_eq_ci(val, "yes"))

@@ -376,12 +376,13 @@ int pubsub_precheck(session_t *s, reply_t *r, const cmd_def_t *cmd)
 }
 
 #define PS_FLAGS (CMD_PUBSUB | CMD_NOSCRIPT | CMD_LOADING | CMD_STALE)
+#define PSQ_FLAGS (CMD_PUBSUB | CMD_LOADING | CMD_STALE)
 static cmd_def_t pubsub_subs[] = {
-    {.name = "channels", .proc = cmd_pubsub_channels, .arity = -2, .flags = PS_FLAGS},
-    {.name = "numsub", .proc = cmd_pubsub_numsub, .arity = -2, .flags = PS_FLAGS},
-    {.name = "numpat", .proc = cmd_pubsub_numpat, .arity = 2, .flags = PS_FLAGS},
-    {.name = "shardchannels", .proc = cmd_pubsub_shardchannels, .arity = -2, .flags = PS_FLAGS},
-    {.name = "shardnumsub", .proc = cmd_pubsub_shardnumsub, .arity = -2, .flags = PS_FLAGS},
+    {.name = "channels", .proc = cmd_pubsub_channels, .arity = -2, .flags = PSQ_FLAGS},
+    {.name = "numsub", .proc = cmd_pubsub_numsub, .arity = -2, .flags = PSQ_FLAGS},
+    {.name = "numpat", .proc = cmd_pubsub_numpat, .arity = 2, .flags = PSQ_FLAGS},
+    {.name = "shardchannels", .proc = cmd_pubsub_shardchannels, .arity = -2, .flags = PSQ_FLAGS},
+    {.name = "shardnumsub", .proc = cmd_pubsub_shardnumsub, .arity = -2, .flags = PSQ_FLAGS},
     {.name = "help", .proc = cmd_pubsub_help, .arity = 2, .flags = CMD_LOADING | CMD_STALE},
     {0},
 };
@@ -400,11 +401,11 @@ cmd_def_t cmd_table_pubsub[] = {
     {.name = "publish",
      .proc = cmd_publish,
      .arity = 3,
-     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MAY_REPLICATE},
+     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST},
     {.name = "spublish",
      .proc = cmd_spublish,
      .arity = 3,
-     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST | CMD_MAY_REPLICATE,
+     .flags = CMD_PUBSUB | CMD_LOADING | CMD_STALE | CMD_FAST,
      .key = {1, 1, 1}},
     {.name = "pubsub", .arity = -2, .subs = pubsub_subs},
     {0},
