@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/util.h"
+#include "cluster/cluster_bus.h"
 #include "cmd/cmd_hooks.h"
 #include "ks/db.h"
 #include "cmd/cmd_info.h"
@@ -197,7 +198,8 @@ static void write_pidfile(server_t *srv)
 static int server_shutdown_prepare(server_t *srv, int flags)
 {
     log_warning("User requested shutdown...");
-    if (server_persist_shutdown(srv, flags) != 0 && !(flags & SHUTDOWN_FORCE)) {
+    if ((server_persist_shutdown(srv, flags) != 0 || server_rdb_shutdown(srv, flags) != 0) &&
+        !(flags & SHUTDOWN_FORCE)) {
         log_warning("Errors trying to shut down the server. Check the logs for more information.");
         return -1;
     }
@@ -211,6 +213,8 @@ static void server_finish_shutdown(server_t *srv)
         srv->shutdown_asap = 0;
         return;
     }
+    if (srv->cfg.cluster_enabled)
+        cluster_stop(srv);
     if (srv->cfg.unixsocket != NULL && srv->cfg.unixsocket[0] != '\0')
         unlink(srv->cfg.unixsocket);
     remove_pidfile(srv);
@@ -236,12 +240,26 @@ static void server_on_signal(uv_signal_t *h, int signum)
 
 /* ---- before_sleep and cron ------------------------------------------------ */
 
+/* Only exists so the loop does not block while eviction has work left. */
+static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
+
 static void server_before_sleep(uv_prepare_t *h)
 {
     server_t *srv = h->data;
-    /* 1. cluster todo: added by the cluster issue. */
+    /* 1. cluster todo */
+    if (srv->cfg.cluster_enabled)
+        cluster_before_sleep(srv);
     /* 2. serve clients blocked on keys that became ready */
     blocking_before_sleep(&srv->env);
+    /* Eviction that stopped on its time budget continues without the loop
+     * sleeping (the idle handle keeps poll from blocking) until memory is
+     * under maxmemory. */
+    if (evict_continue(&srv->env)) {
+        if (!uv_is_active((uv_handle_t *)&srv->evict_idle))
+            uv_idle_start(&srv->evict_idle, server_on_evict_idle);
+    } else if (uv_is_active((uv_handle_t *)&srv->evict_idle)) {
+        uv_idle_stop(&srv->evict_idle);
+    }
     /* 3. AOF write (+ fsync when appendfsync always) */
     server_persist_before_sleep(srv);
     /* 4. flush replies */
@@ -308,6 +326,7 @@ static void server_on_cron(uv_timer_t *h)
     }
     blocking_cron(&srv->env, now);
     server_persist_cron(srv, now);
+    server_rdb_cron(srv, now);
 }
 
 /* ---- host hooks for the command room -------------------------------------- */
@@ -396,6 +415,7 @@ static void host_reconfigure(void *self)
         srv->cfg.hz = 1;
     uv_timer_set_repeat(&srv->cron, (uint64_t)(1000 / srv->cfg.hz));
     ks_set_expire_effort(srv->ks, srv->cfg.active_expire_effort);
+    evict_apply_config(&srv->env);
 }
 
 /* CONFIG SET side effects that can fail (then the values are rolled back). */
@@ -443,7 +463,7 @@ int server_init(server_t *srv, uv_loop_t *loop)
     srv->next_client_id = 3; /* Redis 7.0's first client gets id 3 */
     srv->stats.start_ms = time_ms();
     srv->stats.lastsave_s = srv->stats.start_ms / 1000;
-    srv->ks = ks_new(srv->cfg.databases, 0);
+    srv->ks = srv->cfg.cluster_enabled ? ks_new(1, 1) : ks_new(srv->cfg.databases, 0);
     reply_init(&srv->scratch, 2);
     host_init(srv);
     cmd_env_t *env = &srv->env;
@@ -462,13 +482,24 @@ int server_init(server_t *srv, uv_loop_t *loop)
     cmd_table_init();
     cmd_meta_verify_all();
     ks_set_expire_effort(srv->ks, srv->cfg.active_expire_effort);
+    evict_apply_config(&srv->env);
     if (server_persist_init(srv) != 0)
         return -1;
+    if (server_rdb_load(srv) != 0)
+        return -1;
+    if (srv->cfg.cluster_enabled) {
+        char err[1024];
+        if (cluster_start(srv, err, sizeof(err)) != 0) {
+            log_warning("%s", err);
+            return -1;
+        }
+    }
     if (open_listeners(srv) != 0)
         return -1;
     uv_prepare_init(loop, &srv->before_sleep);
     srv->before_sleep.data = srv;
     uv_prepare_start(&srv->before_sleep, server_before_sleep);
+    uv_idle_init(loop, &srv->evict_idle);
     uv_timer_init(loop, &srv->cron);
     srv->cron.data = srv;
     uint64_t period = (uint64_t)(1000 / (srv->cfg.hz > 0 ? srv->cfg.hz : 10));
@@ -489,6 +520,7 @@ int server_run(server_t *srv)
     uv_run(srv->loop, UV_RUN_DEFAULT);
     /* Let pending close callbacks run. */
     uv_prepare_stop(&srv->before_sleep);
+    uv_idle_stop(&srv->evict_idle);
     uv_timer_stop(&srv->cron);
     uv_signal_stop(&srv->sigterm);
     uv_signal_stop(&srv->sigint);

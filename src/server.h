@@ -48,6 +48,7 @@ typedef struct server_s {
     uv_loop_t *loop;
     uv_prepare_t before_sleep;
     uv_timer_t cron;
+    uv_idle_t evict_idle;   /* active while eviction has work left */
     uv_signal_t sigterm, sigint;
     listener_t *listeners[SERVER_MAX_LISTENERS]; /* heap: freed in their close callback */
     int nlisteners;
@@ -75,6 +76,10 @@ typedef struct server_s {
     uint64_t cron_loops;
     int pidfile_written;
     struct aof_s *aof;       /* NULL when appendonly no (persist/aof.h) */
+
+    /* ---- cluster (cluster/cluster_bus.c; both NULL unless cluster-enabled yes) ---- */
+    struct cluster_s *cluster;         /* the state machine (cluster/cluster.h) */
+    struct cluster_bus_s *cluster_bus; /* the bus transport (cluster/cluster_bus.h) */
 } server_t;
 
 /* Build everything from an already loaded config; returns 0 or -1 (logged). */
@@ -92,6 +97,13 @@ void server_persist_before_sleep(server_t *srv);
 void server_persist_cron(server_t *srv, uint64_t now_ms);
 int server_persist_shutdown(server_t *srv, int flags);
 void server_propagate(server_t *srv, int db, int argc, const slice_t *argv);
+
+/* RDB glue (server_rdb.c): load dbfilename at start (after server_persist_init;
+ * nothing when appendonly yes), BGSAVE reaping and save points from cron, the
+ * final snapshot at shutdown (0, or -1 to refuse unless SHUTDOWN_FORCE). */
+int server_rdb_load(server_t *srv);
+void server_rdb_cron(server_t *srv, uint64_t now_ms);
+int server_rdb_shutdown(server_t *srv, int flags);
 
 /* MONITOR (net/monitor.c): feed one executed command to every monitor; add one. */
 void monitor_feed(server_t *srv, const session_t *s, int argc, const slice_t *argv);

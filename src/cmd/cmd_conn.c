@@ -82,6 +82,10 @@ static void cmd_select(cmd_ctx_t *ctx)
     long long id;
     if (arg_ll_msg(ctx, ctx->argv[1], &id, "ERR value is not an integer or out of range") != 0)
         return;
+    if (ctx->env->cluster_mode && id != 0) {
+        reply_error(ctx->r, "ERR SELECT is not allowed in cluster mode");
+        return;
+    }
     if (id < 0 || id >= ks_ndbs(ctx->env->ks)) {
         reply_error(ctx->r, "ERR DB index is out of range");
         return;
@@ -461,6 +465,7 @@ static cmd_def_t cmd_client_subs[] = {
     {.name = "info", .proc = cmd_client_info, .arity = 2, .flags = CLIENT_FLAGS},
     {.name = "list", .proc = cmd_client_list, .arity = -2, .flags = CMD_ADMIN | CLIENT_FLAGS},
     {.name = "kill", .proc = cmd_client_kill, .arity = -3, .flags = CMD_ADMIN | CLIENT_FLAGS},
+    {.name = "unblock", .proc = cmd_client_unblock, .arity = -3, .flags = CMD_ADMIN | CLIENT_FLAGS},
     {.name = "no-evict", .proc = cmd_client_no_evict, .arity = 3, .flags = CMD_ADMIN | CLIENT_FLAGS},
     {.name = "reply", .proc = cmd_client_reply, .arity = 3, .flags = CLIENT_FLAGS},
     {.name = "getredir", .proc = cmd_client_getredir, .arity = 2, .flags = CLIENT_FLAGS},

@@ -16,12 +16,18 @@
 
 #include "../ks/db.h"
 #include "../ks/kv.h"
+#include "../lib/mem.h"
 #include "../lib/util.h"
+#include "cmd_cluster.h"
 #include "cmd_hooks.h"
 
 int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
                       const slice_t *argv)
 {
+    if (env->cluster != NULL && cluster_route(env, s, r, cmd, argc, argv) != 0)
+        return -1;
+    if (evict_precheck(env, s, r, cmd) != 0)
+        return -1;
     if (pubsub_precheck(s, r, cmd) != 0)
         return -1;
     return multi_precheck(env, s, r, cmd, argc, argv);
@@ -33,12 +39,55 @@ typedef struct prop_s {
     char num[32];
 } prop_t;
 
+/*
+ * Inside EXEC, Redis 7.0 wraps the propagated commands in MULTI ... EXEC only
+ * when there are at least two of them: the first one is held (copied) until a
+ * second one arrives or EXEC ends.
+ */
+typedef struct held_s {
+    int db;
+    int argc;
+    slice_t *argv; /* argv and bytes in one block */
+} held_t;
+
+static held_t held;
+
+static void hold(int db, int argc, const slice_t *argv)
+{
+    size_t bytes = sizeof(slice_t) * (size_t)argc;
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    held.argv = mem_alloc(bytes);
+    char *p = (char *)(held.argv + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].p, argv[i].len);
+        held.argv[i] = slice_make(p, argv[i].len);
+        p += argv[i].len;
+    }
+    held.db = db;
+    held.argc = argc;
+}
+
+static void release_held(cmd_env_t *env)
+{
+    if (held.argv == NULL)
+        return;
+    env->host->propagate(env->host->self, held.db, held.argc, held.argv);
+    mem_free(held.argv);
+    held.argv = NULL;
+}
+
 static void emit(cmd_env_t *env, int db, int argc, const slice_t *argv)
 {
     if (env->exec_depth > 0 && !env->prop_multi) {
+        if (held.argv == NULL) {
+            hold(db, argc, argv);
+            return;
+        }
         slice_t multi = SLICE_LIT("MULTI");
         env->prop_multi = 1;
-        env->host->propagate(env->host->self, db, 1, &multi);
+        env->host->propagate(env->host->self, held.db, 1, &multi);
+        release_held(env);
     }
     env->host->propagate(env->host->self, db, argc, argv);
 }
@@ -50,10 +99,14 @@ void propagate_begin_exec(cmd_env_t *env)
 
 void propagate_end_exec(cmd_env_t *env)
 {
-    if (--env->exec_depth == 0 && env->prop_multi) {
+    if (--env->exec_depth > 0)
+        return;
+    if (env->prop_multi) {
         slice_t exec = SLICE_LIT("EXEC");
         env->prop_multi = 0;
         env->host->propagate(env->host->self, -1, 1, &exec);
+    } else {
+        release_held(env);
     }
 }
 
@@ -154,8 +207,8 @@ static const prop_rule_t prop_rules[] = {
     {"pexpireat", prop_expire}, {"getex", prop_getex},      {"incrbyfloat", prop_incrbyfloat},
 };
 
-void cmd_after_call_hook(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc,
-                         const slice_t *argv, long long dirty)
+static void propagate_call(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc,
+                           const slice_t *argv, long long dirty)
 {
     if (dirty <= 0 || env->host == NULL || env->host->propagate == NULL ||
         (cmd->flags & CMD_NO_PROPAGATE_ARGV))
@@ -165,6 +218,20 @@ void cmd_after_call_hook(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int
         if (strcmp(prop_rules[i].name, name) == 0 && prop_rules[i].fn(env, s->db, argc, argv))
             return;
     emit(env, s->db, argc, argv);
+}
+
+/* Propagate the call, then serve clients blocked on keys it made ready. */
+void cmd_after_call_hook(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc,
+                         const slice_t *argv, long long dirty)
+{
+    propagate_call(env, s, cmd, argc, argv, dirty);
+    blocking_after_call(env);
+}
+
+void cmd_propagate(cmd_env_t *env, int db, int argc, const slice_t *argv)
+{
+    if (env->host != NULL && env->host->propagate != NULL)
+        emit(env, db, argc, argv);
 }
 
 /* The keyspace expired a key (lazily or actively): replicas and the AOF get a DEL. */

@@ -32,6 +32,10 @@ void cmd_propagate_expired(void *arg, int db, slice_t key);
 int multi_precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
                    const slice_t *argv);
 void multi_session_release(cmd_env_t *env, session_t *s);
+/* Queued command i (0-based) of a session in MULTI, for cluster routing of EXEC:
+ * returns 1 and fills the outputs, 0 when i is past the queue (or no MULTI). */
+int multi_queued_at(const session_t *s, int i, const cmd_def_t **cmd, int *argc,
+                    const slice_t **argv);
 /* ks touch hook (arg = cmd_env_t *): WATCH invalidation. */
 void cmd_touch_key(void *arg, int db, slice_t key);
 /* Pub/Sub (cmd_pubsub.c). */
@@ -44,6 +48,32 @@ long long pubsub_publish(cmd_env_t *env, slice_t ch, slice_t msg, int shard);
 void blocking_before_sleep(cmd_env_t *env);
 void blocking_cron(cmd_env_t *env, uint64_t now_ms);
 void blocking_session_release(cmd_env_t *env, session_t *s);
+/* A key changed (called from the ks touch hook; key.p == NULL: the whole db):
+ * mark it ready if clients wait on it. Only records. */
+void blocking_key_touched(cmd_env_t *env, int db, slice_t key);
+/* After a top-level command (not inside EXEC): serve the keys it made ready. */
+void blocking_after_call(cmd_env_t *env);
+/* CLIENT UNBLOCK client-id [TIMEOUT|ERROR] (a CLIENT subcommand row). */
+void cmd_client_unblock(cmd_ctx_t *ctx);
+extern cmd_def_t cmd_table_blocking[];
+/* Maxmemory (cmd_evict.c): before a command runs, evict if used memory is
+ * over maxmemory; returns 0 to run it, -1 after writing the OOM error. */
+int evict_precheck(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd);
+/* Redis's eviction time proc: when the last run stopped on its time budget
+ * (used memory still over maxmemory), run another; returns 1 while more runs
+ * are needed (the loop should call again soon, without sleeping), else 0. */
+int evict_continue(cmd_env_t *env);
+/* Apply maxmemory-policy / lfu-* to the keyspace (start-up, CONFIG SET). */
+void evict_apply_config(cmd_env_t *env);
+/* INFO stats total_eviction_exceeded_time / current_eviction_exceeded_time
+ * (ms), and their reset by CONFIG RESETSTAT (the current period restarts). */
+void evict_exceeded_ms(uint64_t *total_ms, uint64_t *current_ms);
+void evict_stats_reset(void);
+/* INFO clients clients_in_timeout_table: blocked clients with a timeout. */
+uint64_t blocking_clients_in_timeout_table(void);
+/* Send a command to the AOF / replicas in db, wrapped in MULTI/EXEC when it
+ * runs inside EXEC (what the after-call hook does for a command's argv). */
+void cmd_propagate(cmd_env_t *env, int db, int argc, const slice_t *argv);
 /* EXEC wraps what its commands propagate in MULTI ... EXEC. */
 void propagate_begin_exec(cmd_env_t *env);
 void propagate_end_exec(cmd_env_t *env);

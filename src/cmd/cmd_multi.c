@@ -86,6 +86,17 @@ static void multi_free(struct multi_s *m)
 
 int session_multi_count(const session_t *s) { return s->multi ? s->multi->n : -1; }
 
+int multi_queued_at(const session_t *s, int i, const cmd_def_t **cmd, int *argc,
+                    const slice_t **argv)
+{
+    if (s->multi == NULL || i < 0 || i >= s->multi->n)
+        return 0;
+    *cmd = s->multi->q[i].cmd;
+    *argc = s->multi->q[i].argc;
+    *argv = s->multi->q[i].argv;
+    return 1;
+}
+
 static void multi_queue(session_t *s, const cmd_def_t *cmd, int argc, const slice_t *argv)
 {
     struct multi_s *m = s->multi;
@@ -178,6 +189,7 @@ void cmd_touch_key(void *arg, int db, slice_t key)
 {
     cmd_env_t *env = arg;
     struct watch_reg_s *reg = env->watch;
+    blocking_key_touched(env, db, key);
     if (reg == NULL || reg->total == 0 || db < 0 || db >= reg->ndbs)
         return;
     dict_t *d = &reg->dbs[db];

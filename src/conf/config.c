@@ -449,7 +449,13 @@ void config_err_print(const config_err_t *err)
     }
     fprintf(stderr, "\n*** FATAL CONFIG FILE ERROR (Tessera %s) ***\n", TESSERA_VERSION);
     if (err->line > 0) {
-        fprintf(stderr, "Reading the configuration file, at line %d\n", err->line);
+        /* Redis's wording, plus the file name (Redis leaves it out, which makes
+         * errors in included files hard to find). */
+        if (err->file[0] != '\0')
+            fprintf(stderr, "Reading the configuration file %s, at line %d\n", err->file,
+                    err->line);
+        else
+            fprintf(stderr, "Reading the configuration file, at line %d\n", err->line);
         fprintf(stderr, ">>> '%s'\n", err->text);
     }
     fprintf(stderr, "%s\n", err->reason);

@@ -129,6 +129,9 @@ typedef struct config_s {
     unsigned long long maxmemory;
     int maxmemory_policy; /* MAXMEMORY_* */
     int maxmemory_samples;
+    int maxmemory_eviction_tenacity; /* 0..100 */
+    int lfu_log_factor;
+    int lfu_decay_time; /* minutes */
     long long proto_max_bulk_len;
     unsigned long long client_query_buffer_limit;
     obuf_limit_t obuf_limits[OBUF_CLASSES];
@@ -151,6 +154,27 @@ typedef struct config_s {
     int active_expire_effort;
     int notify_keyspace_events; /* NOTIFY_* bits */
     /* later issues add their fields here, each with its table row */
+
+    /* ---- cluster (src/cluster, src/cmd/cmd_cluster*.c) ---- */
+    int cluster_enabled;
+    char *cluster_config_file; /* relative to dir */
+    long long cluster_node_timeout; /* ms */
+    int cluster_port;               /* 0 = port + 10000 */
+    char *cluster_announce_ip;      /* NULL when unset */
+    int cluster_announce_port;
+    int cluster_announce_bus_port;
+    int cluster_announce_tls_port;
+    char *cluster_announce_hostname;       /* NULL when unset */
+    char *cluster_announce_human_nodename; /* NULL when unset (7.2 directive, hidden) */
+    int cluster_preferred_endpoint_type;   /* CLUSTER_ENDPOINT_* of cluster.h: ip 0, hostname 1, unknown 2 */
+    int cluster_require_full_coverage;
+    int cluster_allow_reads_when_down;
+    int cluster_allow_pubsubshard_when_down;
+    int cluster_replica_validity_factor;
+    int cluster_migration_barrier;
+    int cluster_allow_replica_migration;
+    int cluster_replica_no_failover;
+    unsigned long long cluster_link_sendbuf_limit; /* bytes, 0 = no limit */
 
     /* accepted, no effect yet (CONF_IGNORED rows; their rooms take them over) */
     int appendonly;

@@ -13,6 +13,7 @@
  */
 #include "config_table.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -542,6 +543,31 @@ int conf_validate_dbfilename(const char *v, const char **err)
         return 1;
     *err = "dbfilename can't be a path, just a filename";
     return 0;
+}
+
+/* Redis 7.0: a hostname is alphanumerics, '-' and '.' only ("" = none). */
+int conf_validate_hostname(const char *v, const char **err)
+{
+    for (const char *p = v; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.') {
+            *err = "Hostnames may only contain alphanumeric characters, hyphens or dots";
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Redis 7.2: a human node name also allows '_'. */
+int conf_validate_human_nodename(const char *v, const char **err)
+{
+    for (const char *p = v; *p; p++) {
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_') {
+            *err = "Announced human node name may only contain alphanumeric characters, "
+                   "hyphens, dots or underscores";
+            return 0;
+        }
+    }
+    return 1;
 }
 
 int conf_validate_appendfilename(const char *v, const char **err)

@@ -73,6 +73,13 @@ static const conf_enum_t supervised_enum[] = {
     {NULL, 0},
 };
 
+static const conf_enum_t endpoint_type_enum[] = {
+    {"ip", 0},
+    {"hostname", 1},
+    {"unknown-endpoint", 2},
+    {NULL, 0},
+};
+
 static const conf_enum_t oom_score_adj_enum[] = {
     {"no", OOM_SCORE_ADJ_NO},
     {"yes", OOM_SCORE_RELATIVE},
@@ -109,6 +116,9 @@ const conf_row_t conf_table[] = {
     { .name = "maxmemory", .type = CONF_ULL, .off = OFF(maxmemory), .dflt_ll = 0, .min = 0, .umax = ULLONG_MAX, .flags = MUT | CONF_MEMORY, .apply = CONFIG_APPLY_MAXMEMORY },
     { .name = "maxmemory-policy", .type = CONF_ENUM, .off = OFF(maxmemory_policy), .dflt_ll = MAXMEMORY_NOEVICTION, .enums = maxmemory_policy_enum, .flags = MUT },
     { .name = "maxmemory-samples", .type = CONF_INT, .off = OFF(maxmemory_samples), .dflt_ll = 5, .min = 1, .max = INT_MAX, .flags = MUT },
+    { .name = "maxmemory-eviction-tenacity", .type = CONF_INT, .off = OFF(maxmemory_eviction_tenacity), .dflt_ll = 10, .min = 0, .max = 100, .flags = MUT },
+    { .name = "lfu-log-factor", .type = CONF_INT, .off = OFF(lfu_log_factor), .dflt_ll = 10, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "lfu-decay-time", .type = CONF_INT, .off = OFF(lfu_decay_time), .dflt_ll = 1, .min = 0, .max = INT_MAX, .flags = MUT },
     { .name = "proto-max-bulk-len", .type = CONF_LL, .off = OFF(proto_max_bulk_len), .dflt_ll = 512 * MB, .min = MB, .max = LLONG_MAX, .flags = MUT | CONF_MEMORY },
     { .name = "client-query-buffer-limit", .type = CONF_ULL, .off = OFF(client_query_buffer_limit), .dflt_ll = GB, .min = MB, .umax = LLONG_MAX, .flags = MUT | CONF_MEMORY },
     { .name = "client-output-buffer-limit", .type = CONF_SPECIAL, .special = &conf_special_obuf, .flags = MUT | CONF_MULTI_ARG },
@@ -128,6 +138,27 @@ const conf_row_t conf_table[] = {
     { .name = "latency-monitor-threshold", .type = CONF_LL, .off = OFF(latency_monitor_threshold), .dflt_ll = 0, .min = 0, .max = LLONG_MAX, .flags = MUT },
     { .name = "notify-keyspace-events", .type = CONF_SPECIAL, .special = &conf_special_notify, .flags = MUT },
 
+    /* ---- cluster (src/cluster/cluster_bus.c copies these into cluster_cfg_t) ---- */
+    { .name = "cluster-enabled", .type = CONF_BOOL, .off = OFF(cluster_enabled), .dflt_ll = 0 },
+    { .name = "cluster-config-file", .type = CONF_STR, .off = OFF(cluster_config_file), .dflt_str = "nodes.conf" },
+    { .name = "cluster-node-timeout", .type = CONF_LL, .off = OFF(cluster_node_timeout), .dflt_ll = 15000, .min = 0, .max = LLONG_MAX, .flags = MUT },
+    { .name = "cluster-port", .type = CONF_INT, .off = OFF(cluster_port), .dflt_ll = 0, .min = 0, .max = 65535 },
+    { .name = "cluster-announce-ip", .type = CONF_STR, .off = OFF(cluster_announce_ip), .dflt_str = NULL, .flags = MUT | CONF_EMPTY_NULL },
+    { .name = "cluster-announce-port", .type = CONF_INT, .off = OFF(cluster_announce_port), .dflt_ll = 0, .min = 0, .max = 65535, .flags = MUT },
+    { .name = "cluster-announce-bus-port", .type = CONF_INT, .off = OFF(cluster_announce_bus_port), .dflt_ll = 0, .min = 0, .max = 65535, .flags = MUT },
+    { .name = "cluster-announce-tls-port", .type = CONF_INT, .off = OFF(cluster_announce_tls_port), .dflt_ll = 0, .min = 0, .max = 65535, .flags = MUT },
+    { .name = "cluster-announce-hostname", .type = CONF_STR, .off = OFF(cluster_announce_hostname), .dflt_str = NULL, .validate = conf_validate_hostname, .flags = MUT | CONF_EMPTY_NULL },
+    { .name = "cluster-announce-human-nodename", .type = CONF_STR, .off = OFF(cluster_announce_human_nodename), .dflt_str = NULL, .validate = conf_validate_human_nodename, .flags = MUT | CONF_EMPTY_NULL | CONF_HIDDEN }, /* 7.2; hidden from CONFIG GET patterns as 7.0 has none */
+    { .name = "cluster-preferred-endpoint-type", .type = CONF_ENUM, .off = OFF(cluster_preferred_endpoint_type), .dflt_ll = 0, .enums = endpoint_type_enum, .flags = MUT },
+    { .name = "cluster-require-full-coverage", .type = CONF_BOOL, .off = OFF(cluster_require_full_coverage), .dflt_ll = 1, .flags = MUT },
+    { .name = "cluster-allow-reads-when-down", .type = CONF_BOOL, .off = OFF(cluster_allow_reads_when_down), .dflt_ll = 0, .flags = MUT },
+    { .name = "cluster-allow-pubsubshard-when-down", .type = CONF_BOOL, .off = OFF(cluster_allow_pubsubshard_when_down), .dflt_ll = 1, .flags = MUT },
+    { .name = "cluster-replica-validity-factor", .alias = "cluster-slave-validity-factor", .type = CONF_INT, .off = OFF(cluster_replica_validity_factor), .dflt_ll = 10, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "cluster-migration-barrier", .type = CONF_INT, .off = OFF(cluster_migration_barrier), .dflt_ll = 1, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "cluster-allow-replica-migration", .type = CONF_BOOL, .off = OFF(cluster_allow_replica_migration), .dflt_ll = 1, .flags = MUT },
+    { .name = "cluster-replica-no-failover", .alias = "cluster-slave-no-failover", .type = CONF_BOOL, .off = OFF(cluster_replica_no_failover), .dflt_ll = 0, .flags = MUT },
+    { .name = "cluster-link-sendbuf-limit", .type = CONF_ULL, .off = OFF(cluster_link_sendbuf_limit), .dflt_ll = 0, .min = 0, .umax = ULONG_MAX, .flags = MUT | CONF_MEMORY },
+
     /* ---- persistence: AOF (src/persist/aof.h reads these) ---- */
     { .name = "appendonly", .type = CONF_BOOL, .off = OFF(appendonly), .dflt_ll = 0, .flags = MUT, .apply = CONFIG_APPLY_APPENDONLY },
     { .name = "appendfsync", .type = CONF_ENUM, .off = OFF(appendfsync), .dflt_ll = APPENDFSYNC_EVERYSEC, .enums = appendfsync_enum, .flags = MUT },
@@ -141,11 +172,11 @@ const conf_row_t conf_table[] = {
     { .name = "aof-rewrite-incremental-fsync", .type = CONF_BOOL, .off = OFF(aof_rewrite_incremental_fsync), .dflt_ll = 1, .flags = MUT },
     { .name = "aof-timestamp-enabled", .type = CONF_BOOL, .off = OFF(aof_timestamp_enabled), .dflt_ll = 0, .flags = MUT },
     /* ---- accepted, no effect yet: persistence ---- */
-    { .name = "rdbcompression", .type = CONF_BOOL, .off = OFF(rdbcompression), .dflt_ll = 1, .flags = MUT | IGN },
-    { .name = "rdbchecksum", .type = CONF_BOOL, .off = OFF(rdbchecksum), .dflt_ll = 1, .flags = IGN },
+    { .name = "rdbcompression", .type = CONF_BOOL, .off = OFF(rdbcompression), .dflt_ll = 1, .flags = MUT },
+    { .name = "rdbchecksum", .type = CONF_BOOL, .off = OFF(rdbchecksum), .dflt_ll = 1, .flags = 0 },
     { .name = "rdb-del-sync-files", .type = CONF_BOOL, .off = OFF(rdb_del_sync_files), .dflt_ll = 0, .flags = MUT | IGN },
-    { .name = "rdb-save-incremental-fsync", .type = CONF_BOOL, .off = OFF(rdb_save_incremental_fsync), .dflt_ll = 1, .flags = MUT | IGN },
-    { .name = "stop-writes-on-bgsave-error", .type = CONF_BOOL, .off = OFF(stop_writes_on_bgsave_error), .dflt_ll = 1, .flags = MUT | IGN },
+    { .name = "rdb-save-incremental-fsync", .type = CONF_BOOL, .off = OFF(rdb_save_incremental_fsync), .dflt_ll = 1, .flags = MUT },
+    { .name = "stop-writes-on-bgsave-error", .type = CONF_BOOL, .off = OFF(stop_writes_on_bgsave_error), .dflt_ll = 1, .flags = MUT },
     /* ---- accepted, no effect yet: replication ---- */
     { .name = "replica-serve-stale-data", .alias = "slave-serve-stale-data", .type = CONF_BOOL, .off = OFF(replica_serve_stale_data), .dflt_ll = 1, .flags = MUT | IGN },
     { .name = "replica-read-only", .alias = "slave-read-only", .type = CONF_BOOL, .off = OFF(replica_read_only), .dflt_ll = 1, .flags = MUT | IGN },
@@ -157,12 +188,12 @@ const conf_row_t conf_table[] = {
     { .name = "repl-diskless-load", .type = CONF_ENUM, .off = OFF(repl_diskless_load), .dflt_ll = REPL_DISKLESS_LOAD_DISABLED, .enums = diskless_load_enum, .flags = MUT | IGN },
     { .name = "repl-disable-tcp-nodelay", .type = CONF_BOOL, .off = OFF(repl_disable_tcp_nodelay), .dflt_ll = 0, .flags = MUT | IGN },
     /* ---- accepted, no effect yet: encodings and tuning ---- */
-    { .name = "hash-max-listpack-entries", .alias = "hash-max-ziplist-entries", .type = CONF_LL, .off = OFF(hash_max_listpack_entries), .dflt_ll = 512, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN },
-    { .name = "hash-max-listpack-value", .alias = "hash-max-ziplist-value", .type = CONF_LL, .off = OFF(hash_max_listpack_value), .dflt_ll = 64, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN | CONF_MEMORY },
-    { .name = "set-max-intset-entries", .type = CONF_LL, .off = OFF(set_max_intset_entries), .dflt_ll = 512, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN },
-    { .name = "zset-max-listpack-entries", .alias = "zset-max-ziplist-entries", .type = CONF_LL, .off = OFF(zset_max_listpack_entries), .dflt_ll = 128, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN },
-    { .name = "zset-max-listpack-value", .alias = "zset-max-ziplist-value", .type = CONF_LL, .off = OFF(zset_max_listpack_value), .dflt_ll = 64, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN | CONF_MEMORY },
-    { .name = "list-max-listpack-size", .alias = "list-max-ziplist-size", .type = CONF_INT, .off = OFF(list_max_listpack_size), .dflt_ll = -2, .min = INT_MIN, .max = INT_MAX, .flags = MUT | IGN },
+    { .name = "hash-max-listpack-entries", .alias = "hash-max-ziplist-entries", .type = CONF_LL, .off = OFF(hash_max_listpack_entries), .dflt_ll = 512, .min = 0, .max = LLONG_MAX, .flags = MUT },
+    { .name = "hash-max-listpack-value", .alias = "hash-max-ziplist-value", .type = CONF_LL, .off = OFF(hash_max_listpack_value), .dflt_ll = 64, .min = 0, .max = LLONG_MAX, .flags = MUT | CONF_MEMORY },
+    { .name = "set-max-intset-entries", .type = CONF_LL, .off = OFF(set_max_intset_entries), .dflt_ll = 512, .min = 0, .max = LLONG_MAX, .flags = MUT },
+    { .name = "zset-max-listpack-entries", .alias = "zset-max-ziplist-entries", .type = CONF_LL, .off = OFF(zset_max_listpack_entries), .dflt_ll = 128, .min = 0, .max = LLONG_MAX, .flags = MUT },
+    { .name = "zset-max-listpack-value", .alias = "zset-max-ziplist-value", .type = CONF_LL, .off = OFF(zset_max_listpack_value), .dflt_ll = 64, .min = 0, .max = LLONG_MAX, .flags = MUT | CONF_MEMORY },
+    { .name = "list-max-listpack-size", .alias = "list-max-ziplist-size", .type = CONF_INT, .off = OFF(list_max_listpack_size), .dflt_ll = -2, .min = INT_MIN, .max = INT_MAX, .flags = MUT },
     { .name = "list-compress-depth", .type = CONF_INT, .off = OFF(list_compress_depth), .dflt_ll = 0, .min = 0, .max = INT_MAX, .flags = MUT | IGN },
     { .name = "hll-sparse-max-bytes", .type = CONF_LL, .off = OFF(hll_sparse_max_bytes), .dflt_ll = 3000, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN | CONF_MEMORY },
     { .name = "stream-node-max-bytes", .type = CONF_LL, .off = OFF(stream_node_max_bytes), .dflt_ll = 4096, .min = 0, .max = LLONG_MAX, .flags = MUT | IGN | CONF_MEMORY },

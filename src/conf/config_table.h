@@ -135,6 +135,9 @@ int conf_validate_dbfilename(const char *v, const char **err);
 int conf_validate_appendfilename(const char *v, const char **err);
 int conf_validate_appenddirname(const char *v, const char **err);
 int conf_validate_proc_title(const char *v, const char **err);
+/* cluster-announce-hostname / -human-nodename (cluster rows). */
+int conf_validate_hostname(const char *v, const char **err);
+int conf_validate_human_nodename(const char *v, const char **err);
 void conf_hz_clamp(config_t *c);
 
 #endif
