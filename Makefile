@@ -6,7 +6,9 @@
 #   make unit       unit tests only          make integration   integration only
 #   make fuzz       build the libFuzzer harnesses (clang)   make bench   benchmarks
 #   make run        build and start one node on port 6379 in the foreground
+#   make cluster    3 masters + 3 replicas on 127.0.0.1:7001-7006 (CLUSTER=status|down|clean)
 #   make format     clang-format the sources
+#   make docker     build the Docker image `tessera`     make e2e   container tests (tests/e2e)
 
 CC       ?= gcc
 PYTHON   ?= /usr/bin/python3
@@ -30,11 +32,7 @@ CFLAGS  += $(CSTD) $(OPT) $(WARN) -Isrc $(UV_CFLAGS) -MMD -MP
 LDLIBS  := $(UV_LIBS) -ljemalloc -lxxhash -lm -lpthread
 
 # Every .c under src/ is part of the server, except tool entry points.
-# (Cluster sources join the server once cluster mode is wired: CLUSTER_WIRED=1.)
 SRCS    := $(filter-out src/tools/%,$(wildcard src/*.c src/*/*.c))
-ifneq ($(CLUSTER_WIRED),1)
-SRCS    := $(filter-out src/cluster/%,$(SRCS))
-endif
 OBJS    := $(SRCS:%.c=$(BUILD)/%.o)
 SERVER  := src/tessera-server
 # tessera-check-aof: the tool entry point + the pure modules it shares with the server.
@@ -42,17 +40,28 @@ CHECK_AOF      := src/tessera-check-aof
 CHECK_AOF_SRCS := src/tools/check_aof.c src/persist/aof_manifest.c src/persist/aof_reader.c \
                   src/proto/resp.c src/lib/mem.c
 
-.PHONY: all deps test unit integration fuzz bench run clean format cluster
+.PHONY: all deps deps-check test unit integration fuzz bench run clean format cluster docker e2e
 
 all: deps-check $(SERVER) $(CHECK_AOF)
 
 # `make` installs what is missing (and says so) before building.
+# BUILD_ONLY=1 (the Docker build stage): check only what compiling the server needs
+# (libuv, jemalloc, xxhash headers) and fail instead of installing the test tools.
+BUILD_ONLY ?= 0
+ifeq ($(BUILD_ONLY),1)
+deps-check:
+	@if ! pkg-config --exists libuv 2>/dev/null || [ ! -f /usr/include/jemalloc/jemalloc.h ] \
+	   || [ ! -f /usr/include/xxhash.h ]; then \
+	  echo "make: BUILD_ONLY=1 needs pkg-config libuv1-dev libjemalloc-dev libxxhash-dev"; exit 1; \
+	fi
+else
 deps-check:
 	@if ! pkg-config --exists libuv 2>/dev/null || [ ! -f /usr/include/jemalloc/jemalloc.h ] \
 	   || [ ! -f /usr/include/xxhash.h ] || [ ! -f /usr/include/cmocka.h ]; then \
 	  echo "make: build dependencies are missing; running deps/install.sh"; \
 	  bash deps/install.sh; \
 	fi
+endif
 
 deps:
 	bash deps/install.sh
@@ -115,8 +124,30 @@ bench: all
 run: all
 	./$(SERVER) --port 6379
 
+# `make cluster` starts 3 masters + 3 replicas on 127.0.0.1:7001-7006 (tools/cluster.sh);
+# `make cluster CLUSTER=status|down|clean` for the other actions.
+CLUSTER ?= up
+cluster:
+	@if [ "$(CLUSTER)" = up ]; then $(MAKE) all; fi
+	NO_BUILD=1 bash tools/cluster.sh $(CLUSTER)
+
 format:
 	clang-format -i $$(find src tests -name '*.[ch]')
+
+# ---- Docker (see README "Run a cluster with Docker") -----------------------
+# `make docker` starts a Docker engine if none answers (tools/docker-engine.sh), builds the
+# debian:bookworm-slim base locally when no registry can provide it (tools/docker-base-image.sh),
+# then builds the image `tessera` (DOCKER_IMAGE). `make e2e` runs the container tests.
+DOCKER_IMAGE ?= tessera
+docker:
+	bash tools/docker-engine.sh start
+	bash tools/docker-base-image.sh
+	docker build --network host -t $(DOCKER_IMAGE) .
+	docker image prune -f --filter label=org.tessera.stage=build >/dev/null
+	docker image prune -f --filter label=org.tessera.image=server >/dev/null
+
+e2e:
+	$(PYTHON) -m pytest -v -ra tests/e2e
 
 clean:
 	rm -rf build $(SERVER) $(CHECK_AOF)
