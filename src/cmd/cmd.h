@@ -202,6 +202,8 @@ typedef struct cmd_env_s {
     int loading;       /* reply -LOADING to most commands */
     int active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
     int cluster_mode;  /* cluster-enabled yes */
+    struct cluster_s *cluster;         /* cluster mode: the state machine (cluster/cluster.h), else NULL */
+    struct cluster_bus_s *cluster_bus; /* cluster mode: its transport (cluster/cluster_bus.h), else NULL */
     int is_replica;    /* we replicate from a master */
     struct watch_reg_s *watch; /* WATCHed keys (cmd_multi.c) */
     struct pubsub_s *pubsub;   /* subscriptions (cmd_pubsub.c) */
@@ -275,6 +277,15 @@ extern cmd_def_t cmd_table_server[];
 extern cmd_def_t cmd_table_config[];
 extern cmd_def_t cmd_table_multi[];
 extern cmd_def_t cmd_table_pubsub[];
+extern cmd_def_t cmd_table_cluster[];
 extern cmd_def_t cmd_table_shutdown[];
+extern cmd_def_t cmd_table_persist[];
+extern cmd_def_t cmd_table_hash[];
+extern cmd_def_t cmd_table_list[];
+extern cmd_def_t cmd_table_set[];
+extern cmd_def_t cmd_table_zset[];
+extern cmd_def_t cmd_table_bits[];
+extern cmd_def_t cmd_table_dump[]; /* DUMP RESTORE RESTORE-ASKING (cmd_dump.c) */
+extern cmd_def_t cmd_table_save[]; /* SAVE BGSAVE (cmd_save.c) */
 
 #endif

@@ -19,6 +19,7 @@
 #include "../lib/mem.h"
 #include "../lib/util.h"
 #include "cmd_cluster.h"
+#include "../persist/persist.h"
 #include "cmd_hooks.h"
 
 int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
@@ -28,6 +29,12 @@ int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t 
         return -1;
     if (evict_precheck(env, s, r, cmd) != 0)
         return -1;
+    const char *misconf;
+    if (((cmd->flags & CMD_WRITE) || strcmp(cmd->name, "ping") == 0) &&
+        persist_writes_refused(&misconf)) {
+        reply_error(r, misconf);
+        return -1;
+    }
     if (pubsub_precheck(s, r, cmd) != 0)
         return -1;
     return multi_precheck(env, s, r, cmd, argc, argv);

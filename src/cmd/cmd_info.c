@@ -12,6 +12,7 @@
  * empty line; each section starts with "# Name"; the reply is a verbatim
  * string ("txt") in RESP3 and a bulk in RESP2.
  */
+#include "../persist/persist.h"
 #include "cmd_info.h"
 
 #include <stdio.h>
@@ -206,8 +207,6 @@ static void section_memory(textbuf_t *b, cmd_env_t *env)
 
 static void section_persistence(textbuf_t *b, cmd_env_t *env)
 {
-    char aof[64];
-    config_text(env, "appendonly", aof);
     uint64_t lastsave =
         env->stats->lastsave_s ? env->stats->lastsave_s : env->stats->start_ms / 1000;
     textbuf_printf(b,
@@ -218,15 +217,14 @@ static void section_persistence(textbuf_t *b, cmd_env_t *env)
                    "rdb_last_save_time:%llu\r\nrdb_last_bgsave_status:ok\r\n"
                    "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
                    "rdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\n"
-                   "rdb_last_load_keys_loaded:0\r\naof_enabled:%d\r\n"
-                   "aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
-                   "aof_last_rewrite_time_sec:-1\r\naof_current_rewrite_time_sec:-1\r\n"
-                   "aof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n"
-                   "aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\n"
-                   "aof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\n"
-                   "module_fork_last_cow_size:0\r\n",
+                   "rdb_last_load_keys_loaded:0\r\n",
                    env->loading ? 1 : 0, (unsigned long long)env->stats->dirty,
-                   (unsigned long long)lastsave, strcmp(aof, "yes") == 0);
+                   (unsigned long long)lastsave);
+    char tail[2048];
+    size_t n = persist_info_aof(env->now_ms, tail, sizeof(tail));
+    textbuf_add(b, tail, n);
+    n = persist_info_loading(env->now_ms, tail, sizeof(tail));
+    textbuf_add(b, tail, n);
 }
 
 static void section_stats(textbuf_t *b, cmd_env_t *env)
