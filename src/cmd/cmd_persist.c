@@ -12,7 +12,8 @@
 static void cmd_bgrewriteaof(cmd_ctx_t *ctx)
 {
     aof_t *aof = persist_aof();
-    int rc = aof ? aof_bgrewrite(aof, ctx->env->ks, ctx->env->now_ms) : AOF_RW_FAILED;
+    int rc = aof ? aof_bgrewrite(aof, ctx->env->ks, ctx->env->now_ms,
+                                        ctx->env->exec_depth > 0) : AOF_RW_FAILED;
     switch (rc) {
     case AOF_RW_STARTED:
         reply_status(ctx->r, "Background append only file rewriting started");

@@ -137,7 +137,9 @@ int aof_shutdown(aof_t *aof, int force, uint64_t now_ms);
 enum { AOF_RW_STARTED = 0, AOF_RW_SCHEDULED = 1, AOF_RW_IN_PROGRESS = 2, AOF_RW_FAILED = -1 };
 /* BGREWRITEAOF: start now, or schedule it (when the propagation stream is
  * inside MULTI/EXEC, so no transaction is split across incr files). */
-int aof_bgrewrite(aof_t *aof, struct ks_s *ks, uint64_t now_ms);
+/* in_exec: called from inside EXEC, where the rewrite must wait until the
+ * transaction is over (its commands may still be held for propagation). */
+int aof_bgrewrite(aof_t *aof, struct ks_s *ks, uint64_t now_ms, int in_exec);
 /* 1 while a rewrite child runs. */
 int aof_rewrite_in_progress(const aof_t *aof);
 

@@ -322,11 +322,11 @@ int aof_rewrite_start(aof_t *aof, struct ks_s *ks, uint64_t now_ms)
     return 0;
 }
 
-int aof_bgrewrite(aof_t *aof, struct ks_s *ks, uint64_t now_ms)
+int aof_bgrewrite(aof_t *aof, struct ks_s *ks, uint64_t now_ms, int in_exec)
 {
     if (aof->child_pid > 0)
         return AOF_RW_IN_PROGRESS;
-    if (aof->in_multi) {
+    if (aof->in_multi || in_exec) {
         aof->rewrite_scheduled = 1;
         return AOF_RW_SCHEDULED;
     }
