@@ -80,7 +80,8 @@ static void startup_banner(server_t *srv)
     else
         log_notice("Configuration loaded");
     log_notice("monotonic clock: POSIX clock_gettime");
-    log_notice("Running mode=standalone, port=%d.", srv->cfg.port);
+    log_notice("Running mode=%s, port=%d.", srv->cfg.cluster_enabled ? "cluster" : "standalone",
+               srv->cfg.port);
 }
 
 int main(int argc, char **argv)
