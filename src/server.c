@@ -22,6 +22,7 @@
 #include "ks/db.h"
 #include "cmd/cmd_info.h"
 #include "cmd/cmd_meta.h"
+#include "cmd/cmd_types.h"
 #include "net/client.h"
 
 /* ---- listeners ------------------------------------------------------------- */
@@ -416,6 +417,7 @@ static void host_reconfigure(void *self)
     uv_timer_set_repeat(&srv->cron, (uint64_t)(1000 / srv->cfg.hz));
     ks_set_expire_effort(srv->ks, srv->cfg.active_expire_effort);
     evict_apply_config(&srv->env);
+    types_init(&srv->cfg);
 }
 
 /* CONFIG SET side effects that can fail (then the values are rolled back). */
@@ -483,6 +485,7 @@ int server_init(server_t *srv, uv_loop_t *loop)
     cmd_meta_verify_all();
     ks_set_expire_effort(srv->ks, srv->cfg.active_expire_effort);
     evict_apply_config(&srv->env);
+    types_init(&srv->cfg); /* encoding limits in force before anything is loaded */
     if (server_persist_init(srv) != 0)
         return -1;
     if (server_rdb_load(srv) != 0)

@@ -19,7 +19,9 @@
 #include "../lib/mem.h"
 #include "../lib/util.h"
 #include "cmd_cluster.h"
+#include "../conf/config.h"
 #include "../persist/persist.h"
+#include "../persist/rdb_save.h"
 #include "cmd_hooks.h"
 
 int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
@@ -31,7 +33,8 @@ int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t 
         return -1;
     const char *misconf;
     if (((cmd->flags & CMD_WRITE) || strcmp(cmd->name, "ping") == 0) &&
-        persist_writes_refused(&misconf)) {
+        (persist_writes_refused(&misconf) ||
+         rdb_writes_refused(env->cfg->stop_writes_on_bgsave_error, env->cfg->nsave, &misconf))) {
         reply_error(r, misconf);
         return -1;
     }

@@ -13,6 +13,7 @@
  * string ("txt") in RESP3 and a bulk in RESP2.
  */
 #include "../persist/persist.h"
+#include "../persist/rdb_save.h"
 #include "cmd_info.h"
 
 #include <stdio.h>
@@ -207,21 +208,15 @@ static void section_memory(textbuf_t *b, cmd_env_t *env)
 
 static void section_persistence(textbuf_t *b, cmd_env_t *env)
 {
-    uint64_t lastsave =
-        env->stats->lastsave_s ? env->stats->lastsave_s : env->stats->start_ms / 1000;
     textbuf_printf(b,
                    "# Persistence\r\nloading:%d\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\n"
                    "current_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\n"
-                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n"
-                   "rdb_changes_since_last_save:%llu\r\nrdb_bgsave_in_progress:0\r\n"
-                   "rdb_last_save_time:%llu\r\nrdb_last_bgsave_status:ok\r\n"
-                   "rdb_last_bgsave_time_sec:-1\r\nrdb_current_bgsave_time_sec:-1\r\n"
-                   "rdb_saves:0\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\n"
-                   "rdb_last_load_keys_loaded:0\r\n",
-                   env->loading ? 1 : 0, (unsigned long long)env->stats->dirty,
-                   (unsigned long long)lastsave);
+                   "current_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n",
+                   env->loading ? 1 : 0);
     char tail[2048];
-    size_t n = persist_info_aof(env->now_ms, tail, sizeof(tail));
+    size_t n = rdb_info(env->now_ms, env->stats->dirty, tail, sizeof(tail));
+    textbuf_add(b, tail, n);
+    n = persist_info_aof(env->now_ms, tail, sizeof(tail));
     textbuf_add(b, tail, n);
     n = persist_info_loading(env->now_ms, tail, sizeof(tail));
     textbuf_add(b, tail, n);

@@ -17,6 +17,7 @@
 #include "../conf/config.h"
 #include "../ks/db.h"
 #include "../lib/util.h"
+#include "cmd_save.h"
 #include "cmd_server_int.h"
 #include "latency.h"
 #include "slowlog.h"
@@ -90,8 +91,10 @@ static void cmd_flushdb(cmd_ctx_t *ctx)
 
 static void cmd_flushall(cmd_ctx_t *ctx)
 {
-    if (flush_args_ok(ctx))
-        flush_done(ctx, ks_flushall(ctx->env->ks));
+    if (!flush_args_ok(ctx))
+        return;
+    flush_done(ctx, ks_flushall(ctx->env->ks));
+    save_after_flushall(ctx->env); /* Redis saves the empty dataset when save points exist */
 }
 
 /* ---- clocks and roles -------------------------------------------------------------- */
