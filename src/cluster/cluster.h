@@ -57,7 +57,9 @@
  * Invariants (checked by cluster_validate under DEBUG_ASSERT): exactly one node is
  * myself; node names are unique 40-char ids; slot_owner[s] == n iff bit s is set
  * in n->slots; n->num_slots == popcount(n->slots); every replica is in its
- * master's replica list and nowhere else; a node is never both MASTER and SLAVE.
+ * master's replica list and nowhere else; a node is never both MASTER and SLAVE;
+ * plus the election and manual failover invariants written down in
+ * cluster_election.c and cluster_mf.c.
  */
 #ifndef TESSERA_CLUSTER_H
 #define TESSERA_CLUSTER_H
@@ -80,6 +82,10 @@
 #define CLUSTER_MAX_REJOIN_DELAY 5000       /* ms */
 #define CLUSTER_MIN_REJOIN_DELAY 500
 #define CLUSTER_WRITABLE_DELAY 2000 /* ms after start before accepting writes (state ok) */
+#define CLUSTER_MF_TIMEOUT 5000             /* ms a manual failover may take */
+#define CLUSTER_MF_PAUSE_MULT 2             /* the master pauses writes MF_TIMEOUT x 2 */
+#define CLUSTER_SLAVE_MIGRATION_DELAY 5000  /* ms a master stays orphaned before a migration */
+#define CLUSTER_CANT_FAILOVER_RELOG_PERIOD 10000 /* ms between two identical "unable" logs */
 
 typedef struct cluster_s cluster_t; /* opaque */
 typedef struct cnode_s cnode_t;
@@ -139,6 +145,7 @@ typedef struct cluster_cfg_s { /* copied from config_t by the server */
     int require_full_coverage, allow_reads_when_down, allow_pubsubshard_when_down;
     int replica_validity_factor, migration_barrier, allow_replica_migration, replica_no_failover;
     int preferred_endpoint; /* CLUSTER_ENDPOINT_* */
+    int repl_ping_replica_period; /* repl-ping-replica-period, seconds; 0 = 10 (the default) */
 } cluster_cfg_t;
 
 enum { CLUSTER_ENDPOINT_IP = 0, CLUSTER_ENDPOINT_HOSTNAME = 1, CLUSTER_ENDPOINT_UNKNOWN = 2 };
@@ -159,6 +166,21 @@ typedef struct cluster_hooks_s {
      * UPDATE) while we still may hold keys in them: the server deletes those keys
      * the way Redis does when a master loses slots (delKeysInSlot). */
     void (*slots_lost)(void *ctx, const uint8_t *slots);
+    /* Manual failover, master side (issue 6): pause the writes of normal clients
+     * (they wait, as with CLIENT PAUSE WRITE; replicas keep being served) until
+     * until_ms (wall clock) or until called again with until_ms == 0, which
+     * resumes them. While paused the master must not grow its replication
+     * offset on its own (no replication PINGs, no active expiry or eviction), as
+     * Redis 7.0 does, so that the offset it announces is final. */
+    void (*pause_writes)(void *ctx, uint64_t until_ms);
+    /* Our replication offset right now (master_repl_offset as a master, the
+     * offset processed from the master as a replica). Pulled when a message
+     * header is built, for the election rank and for the manual failover
+     * catch-up. Strongly recommended: when NULL the value last given to
+     * cluster_set_repl_offset is used, and then the server must push every
+     * change before the bus is served again, or a paused master could announce
+     * a stale offset and its replica take over before it has every write. */
+    uint64_t (*repl_offset)(void *ctx);
 } cluster_hooks_t;
 
 /* Outbox entry: an encoded bus message (bus_msg_build_*) for one node. */
@@ -344,10 +366,78 @@ uint64_t cluster_stats_received(const cluster_t *c, int type);
 /* The transport reports a link dropped for exceeding cluster-link-sendbuf-limit. */
 void cluster_stat_link_buffer_limit_exceeded(cluster_t *c);
 
-/* ---- replication / failover hooks (issue 6; not implemented yet) --------------- */
+/* ---- replication / failover (issue 6) ---------------------------------------- */
 
-/* The server tells us its replication offset (myself->repl_offset, header offset). */
+/* The server tells us its replication offset (myself->repl_offset, header
+ * offset): master_repl_offset as a master, the offset processed from the master
+ * as a replica. Call it whenever it changes (or at least before every
+ * cluster_tick) unless hooks.repl_offset is set. */
 void cluster_set_repl_offset(cluster_t *c, uint64_t offset);
+/*
+ * The replication room reports the link to our master (a replica's data age,
+ * Redis's lastinteraction / repl_down_since): up = 1 while the replication
+ * link is connected, last_ms = wall-clock ms of the last data received from the
+ * master (call at least once per second while up); up = 0 when the link is
+ * lost, last_ms = when it was lost (call once). Until it is called after we
+ * became a replica, our data counts as infinitely old: with
+ * cluster-replica-validity-factor != 0 no automatic failover is attempted (as
+ * Redis: a replica that never synced does not fail over).
+ */
+void cluster_set_master_link(cluster_t *c, int up, uint64_t last_ms);
+
+enum { CLUSTER_FAILOVER_DEFAULT = 0, CLUSTER_FAILOVER_FORCE = 1, CLUSTER_FAILOVER_TAKEOVER = 2 };
+/*
+ * CLUSTER FAILOVER [FORCE|TAKEOVER] (mode CLUSTER_FAILOVER_*; the command maps
+ * another argument to "ERR syntax error"). Errors, as Redis 7.0.15:
+ *   "ERR You should send CLUSTER FAILOVER to a replica"
+ *   "ERR I'm a replica but my master is unknown to me"
+ *   "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE" (default
+ *     mode only: master FAIL or no link to it).
+ * DEFAULT sends MFSTART to the master and returns at once (the failover goes on
+ * in cluster_tick / cluster_on_msg); FORCE starts an election without delay;
+ * TAKEOVER promotes us at once with a new configEpoch (no election). Returns 0
+ * (reply +OK) or -1 with err.
+ */
+int cluster_failover_start(cluster_t *c, int mode, char *err, size_t cap, uint64_t now_ms);
+/*
+ * SHUTDOWN of a master: if myself is a master serving slots with a reachable
+ * replica that may fail over, the best one (highest replication offset as
+ * gossiped, then smallest id) is sent an MFSTART carrying FORCEACK and our
+ * final offset; a Tessera replica then takes over as in a manual failover as
+ * soon as it has processed that offset (within CLUSTER_MF_TIMEOUT). Redis 7.0
+ * nodes ignore an MFSTART from their master, so a Redis replica simply fails
+ * over after node_timeout as usual. Returns the chosen replica or NULL. Call it
+ * after the last write was propagated (writes stopped); the message is in the
+ * outbox: run the transport's before_sleep/flush before closing the bus links.
+ */
+cnode_t *cluster_shutdown_handoff(cluster_t *c, uint64_t now_ms);
+
+/* Election phases (replica side, see cluster_election.c). */
+enum {
+    CLUSTER_ELECTION_NONE = 0,    /* no election scheduled */
+    CLUSTER_ELECTION_DELAY = 1,   /* scheduled: waiting for the start time */
+    CLUSTER_ELECTION_VOTING = 2,  /* FAILOVER_AUTH_REQUEST sent, counting ACKs */
+    CLUSTER_ELECTION_EXPIRED = 3  /* timed out: waiting for the retry time */
+};
+int cluster_election_phase(const cluster_t *c);
+/* Why the last election step could not go on (Redis's cant_failover_reason). */
+enum {
+    CLUSTER_CANT_FAILOVER_NONE = 0,
+    CLUSTER_CANT_FAILOVER_DATA_AGE = 1,
+    CLUSTER_CANT_FAILOVER_WAITING_DELAY = 2,
+    CLUSTER_CANT_FAILOVER_EXPIRED = 3,
+    CLUSTER_CANT_FAILOVER_WAITING_VOTES = 4
+};
+int cluster_cant_failover_reason(const cluster_t *c);
+/* Manual failover phases (see cluster_mf.c). */
+enum {
+    CLUSTER_MF_NONE = 0,
+    CLUSTER_MF_WAIT_OFFSET = 1, /* replica: MFSTART sent, waiting for the paused offset */
+    CLUSTER_MF_CATCH_UP = 2,    /* replica: replaying up to the master's offset */
+    CLUSTER_MF_ELECTION = 3,    /* replica: may start: election with FORCEACK */
+    CLUSTER_MF_PAUSED = 4       /* master: writes paused for a replica's failover */
+};
+int cluster_mf_phase(const cluster_t *c);
 
 /* Checks every invariant above; logs and aborts on a violation. Always compiled
  * (unit tests call it); in DEBUG_ASSERT builds the state machine runs it after

@@ -200,7 +200,8 @@ int cluster_reset(cluster_t *c, int hard, uint64_t now_ms, char *err, size_t cap
     if (cnode_is_replica(me))
         cluster_state_set_node_as_master(c, me);
     cluster_state_close_all_slots(c);
-    memset(&c->election, 0, sizeof c->election);
+    cluster_election_reset(c);
+    cluster_mf_reset(c);
     for (int j = 0; j < CLUSTER_SLOTS; j++)
         cluster_state_del_slot(c, j);
     for (size_t i = c->n_nodes; i-- > 0;) {

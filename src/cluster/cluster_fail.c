@@ -258,6 +258,7 @@ void cluster_tick(cluster_t *c, uint64_t now_ms)
             continue;
         update_state |= fail_check_node(c, n, now_ms);
     }
+    cluster_failover_cron(c, now_ms); /* manual failover, election, replica migration */
     if (update_state || c->state == BUS_STATE_FAIL)
         cluster_fail_update_state(c, now_ms);
 #ifdef DEBUG_ASSERT

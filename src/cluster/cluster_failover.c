@@ -6,10 +6,11 @@
  * FAILOVER_AUTH_ACK leaves (the loop saves nodes.conf before draining the
  * outbox). Denials are silent on the wire, as in Redis, and logged.
  *
- * Reserved for issue 6 (not implemented yet): the replica side (election delay
- * and rank, requesting votes, counting ACKs, promotion), manual failover
- * (MFSTART, paused clients, FORCE/TAKEOVER) and replica migration. Their state
- * lives in cluster_t.election (cluster_priv.h).
+ * The replica side (election delay and rank, requesting votes, counting ACKs,
+ * promotion) and replica migration are in cluster_election.c; manual failover
+ * (MFSTART, paused clients, FORCE/TAKEOVER) and the SHUTDOWN hand-over in
+ * cluster_mf.c. A FAILOVER_AUTH_REQUEST flagged FORCEACK (manual failover) is
+ * granted although the candidate's master is not FAIL, as in Redis.
  *
  * Must not: read the clock, touch links, or vote while we are a replica or a
  * master without slots.

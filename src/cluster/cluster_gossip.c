@@ -42,7 +42,7 @@ void cluster_gossip_build_header(const cluster_t *c, bus_hdr_t *h)
     h->state = (uint8_t)c->state;
     h->current_epoch = c->current_epoch;
     h->config_epoch = m->config_epoch;
-    h->offset = c->repl_offset;
+    h->offset = cluster_election_my_offset(c);
     if (cnode_is_master(me) && c->election.mf_end)
         h->mflags[0] |= BUS_MF_PAUSED;
 }

@@ -409,8 +409,10 @@ int cluster_on_msg(cluster_t *c, cluster_link_in_t *in, const bus_msg_t *m, uint
     cnode_t *sender = msg_sender(c, in, h);
     if (sender)
         sender->data_received = now_ms;
-    if (sender && !(sender->flags & BUS_NODE_HANDSHAKE))
+    if (sender && !(sender->flags & BUS_NODE_HANDSHAKE)) {
         msg_epochs(c, sender, h, now_ms);
+        cluster_mf_on_header(c, sender, h);
+    }
     switch (type) {
     case BUS_TYPE_PING:
     case BUS_TYPE_MEET:
@@ -438,13 +440,18 @@ int cluster_on_msg(cluster_t *c, cluster_link_in_t *in, const bus_msg_t *m, uint
             cluster_failover_vote(c, sender, h, now_ms);
         break;
     case BUS_TYPE_FAILOVER_AUTH_ACK:
+        cluster_election_on_ack(c, sender, h);
+        break;
     case BUS_TYPE_MFSTART:
+        cluster_mf_on_mfstart(c, in, sender, h, now_ms);
+        break;
     case BUS_TYPE_MODULE:
-        break; /* our own elections and manual failover: issue 6; modules: none */
+        break; /* modules: none */
     default:
         log_warning("Received unknown packet type: %d", type);
         break;
     }
+    cluster_failover_asap(c, now_ms); /* an ACK or a paused offset may let us go on */
     cnode_t *s = cluster_state_lookup40(c, h->sender);
     in->sender = (rc == 0 && s && !(s->flags & BUS_NODE_HANDSHAKE)) ? s : NULL;
 #ifdef DEBUG_ASSERT

@@ -1,6 +1,7 @@
 /*
  * cluster_priv.h — private to the cluster state machine files (cluster_state.c,
- * cluster_msg.c, cluster_gossip.c, cluster_fail.c, cluster_cmd.c, cluster_conf.c).
+ * cluster_msg.c, cluster_gossip.c, cluster_fail.c, cluster_cmd.c, cluster_conf.c,
+ * cluster_failover.c, cluster_election.c, cluster_mf.c).
  *
  * Owns: the layout of cluster_t and the helpers those files share.
  * Must not: be included by anything outside src/cluster/cluster_*.c (the
@@ -20,8 +21,8 @@ typedef struct cluster_ban_s {
 } cluster_ban_t;
 
 /*
- * Election / manual failover state (issue 6). Reserved so that the failover
- * files can be added without reshaping cluster_t; nothing reads it yet.
+ * Election (cluster_election.c) and manual failover (cluster_mf.c) state; the
+ * state machines and their invariants are written down in those files.
  */
 typedef struct cluster_election_s {
     uint64_t auth_time;  /* ms, when the current or next election starts */
@@ -34,6 +35,11 @@ typedef struct cluster_election_s {
     cnode_t *mf_replica; /* master side: the replica performing it */
     uint64_t mf_master_offset;
     int mf_can_start;
+    int phase;             /* CLUSTER_ELECTION_* */
+    int mf_offset_known;   /* replica: mf_master_offset was received */
+    int mf_paused;         /* master: hooks.pause_writes was called (resume owed) */
+    int asap;              /* run the election step again before returning */
+    uint64_t cant_log_time; /* ms, last "Currently unable to failover" log */
 } cluster_election_t;
 
 struct cluster_s {
@@ -65,6 +71,8 @@ struct cluster_s {
     size_t n_bans, cap_bans;
     uint64_t repl_offset; /* our replication offset (header `offset`) */
     cluster_election_t election;
+    int master_link_up;        /* replica: replication link connected */
+    uint64_t master_link_time; /* ms, last data from the master (0 = never/unknown) */
 };
 
 /* ---- cluster_state.c: node table, slots, outbox, helpers ---------------------- */
@@ -120,6 +128,31 @@ void cluster_fail_update_state(cluster_t *c, uint64_t now_ms);
 /* ---- cluster_failover.c: votes (and, later, elections and manual failover) ------- */
 /* A FAILOVER_AUTH_REQUEST from sender: grant our vote (AUTH_ACK) if Redis would. */
 void cluster_failover_vote(cluster_t *c, cnode_t *sender, const bus_hdr_t *req, uint64_t now_ms);
+
+/* ---- cluster_election.c: replica elections, promotion, replica migration -------- */
+uint64_t cluster_election_my_offset(const cluster_t *c); /* hooks.repl_offset or pushed */
+void cluster_election_reset(cluster_t *c);               /* -> CLUSTER_ELECTION_NONE */
+void cluster_election_handle(cluster_t *c, uint64_t now_ms); /* clusterHandleSlaveFailover */
+void cluster_election_on_ack(cluster_t *c, cnode_t *sender, const bus_hdr_t *h);
+/* clusterFailoverReplaceYourMaster: take the master's slots, become master, PONG all. */
+void cluster_election_promote(cluster_t *c, uint64_t now_ms);
+void cluster_election_migration(cluster_t *c, uint64_t now_ms); /* replica migration */
+/* The replica part of clusterCron (manual failover timeout, catch-up, election,
+ * migration); cluster_tick calls it once per tick. */
+void cluster_failover_cron(cluster_t *c, uint64_t now_ms);
+/* Runs the election step again while a message asked for it (ACK, paused offset). */
+void cluster_failover_asap(cluster_t *c, uint64_t now_ms);
+void cluster_election_validate(const cluster_t *c);
+
+/* ---- cluster_mf.c: manual failover ------------------------------------------------ */
+void cluster_mf_reset(cluster_t *c); /* resetManualFailover: resumes paused writes */
+void cluster_mf_check_timeout(cluster_t *c, uint64_t now_ms);
+void cluster_mf_handle(cluster_t *c, uint64_t now_ms); /* clusterHandleManualFailover */
+/* Any message header from a known sender: a paused master's offset. */
+void cluster_mf_on_header(cluster_t *c, cnode_t *sender, const bus_hdr_t *h);
+void cluster_mf_on_mfstart(cluster_t *c, cluster_link_in_t *in, cnode_t *sender,
+                           const bus_hdr_t *h, uint64_t now_ms);
+void cluster_mf_validate(const cluster_t *c);
 
 /* ---- cluster_msg.c: processing received messages ---------------------------------- */
 void cluster_msg_update_slots(cluster_t *c, cnode_t *sender, uint64_t sender_epoch,

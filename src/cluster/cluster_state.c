@@ -5,7 +5,9 @@
  * building/gossip in cluster_gossip.c, failure detection and the cron in
  * cluster_fail.c, command state changes in cluster_cmd.c, nodes.conf and the
  * CLUSTER NODES/INFO texts in cluster_conf.c, failover votes in
- * cluster_failover.c (elections and manual failover: issue 6).
+ * cluster_failover.c, replica elections, promotion and replica migration in
+ * cluster_election.c, manual failover and the SHUTDOWN hand-over in
+ * cluster_mf.c (their state machines are written down in those files).
  *
  * Must not: touch sockets or libuv, read the clock (now_ms is passed in) or draw
  * randomness other than through the injected rnd().
@@ -61,6 +63,10 @@
  *                                 cluster_state_set_node_as_master, cluster_state_set_my_master
  *   (vote for a replica of a FAIL  cluster_failover_vote (cluster_failover.c)
  *    master, one per epoch)
+ *   myself replica -> master      cluster_election_promote (cluster_election.c), from
+ *                                 an election won or CLUSTER FAILOVER TAKEOVER
+ *   myself replica -> replica of  cluster_election_migration (replica migration)
+ *    another master
  *
  * ---- Invariants (cluster_validate) --------------------------------------------
  *   - exactly one node has MYSELF and it is c->myself; names are unique, 40 chars;
@@ -292,6 +298,8 @@ static void node_unlink_free(cluster_t *c, cnode_t *n)
 
 void cluster_state_node_del(cluster_t *c, cnode_t *n)
 {
+    if (c->election.mf_replica == n)
+        cluster_mf_reset(c);
     for (int j = 0; j < CLUSTER_SLOTS; j++) {
         if (c->importing[j] == n)
             c->importing[j] = NULL;
@@ -428,7 +436,15 @@ void cluster_state_set_node_as_master(cluster_t *c, cnode_t *n)
     n->flags |= BUS_NODE_MASTER;
     n->master = NULL;
     cluster_state_todo(c, CLUSTER_TODO_SAVE | CLUSTER_TODO_UPDATE_STATE);
-    if (n == c->myself && c->hooks.role_changed)
+    if (n != c->myself)
+        return;
+    /* No election or manual failover survives a role change; the data age of a
+     * future replica role starts unknown (Redis resets repl_down_since). */
+    cluster_election_reset(c);
+    cluster_mf_reset(c);
+    c->master_link_up = 0;
+    c->master_link_time = 0;
+    if (c->hooks.role_changed)
         c->hooks.role_changed(c->hooks.ctx, NULL);
 }
 
@@ -446,7 +462,8 @@ void cluster_state_set_my_master(cluster_t *c, cnode_t *n)
     me->master = n;
     cluster_state_add_replica(n, me);
     memcpy(me->shard_id, n->shard_id, sizeof me->shard_id);
-    memset(&c->election, 0, sizeof c->election);
+    cluster_election_reset(c);
+    cluster_mf_reset(c); /* a paused master resumes its clients (they get redirected) */
     if (c->hooks.role_changed)
         c->hooks.role_changed(c->hooks.ctx, n);
 }
@@ -517,6 +534,8 @@ void cluster_set_repl_offset(cluster_t *c, uint64_t offset)
     c->repl_offset = offset;
     if (c->myself)
         c->myself->repl_offset = offset;
+    if (c->election.mf_offset_known && !c->election.mf_can_start)
+        c->election.asap = 1; /* a manual failover may be able to start */
 }
 
 /* ---- todo, outbox, stats ------------------------------------------------------ */
@@ -704,4 +723,6 @@ void cluster_validate(const cluster_t *c)
     }
     for (size_t i = c->out_head; i < c->out_len; i++)
         CHECK(node_known(c, c->out[i].to), "outbox entry to a dead node");
+    cluster_election_validate(c);
+    cluster_mf_validate(c);
 }
