@@ -31,7 +31,8 @@ static size_t nrows;
 static cmd_def_t *const families[] = {
     cmd_table_conn, cmd_table_string, cmd_table_keys, cmd_table_server, cmd_table_config, cmd_table_multi, cmd_table_pubsub, cmd_table_shutdown,
     cmd_table_hash, cmd_table_list, cmd_table_set, cmd_table_zset, cmd_table_bits,
-    cmd_table_blocking, cmd_table_cluster, cmd_table_dump, cmd_table_save, cmd_table_persist,
+    cmd_table_blocking, cmd_table_cluster, cmd_table_dump, cmd_table_save, cmd_table_persist, cmd_table_migrate,
+    cmd_table_repl,
 };
 
 static uint32_t name_hash(const char *p, size_t len)

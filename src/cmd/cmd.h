@@ -287,5 +287,7 @@ extern cmd_def_t cmd_table_zset[];
 extern cmd_def_t cmd_table_bits[];
 extern cmd_def_t cmd_table_dump[]; /* DUMP RESTORE RESTORE-ASKING (cmd_dump.c) */
 extern cmd_def_t cmd_table_save[]; /* SAVE BGSAVE (cmd_save.c) */
+extern cmd_def_t cmd_table_migrate[]; /* MIGRATE (cmd_migrate.c) */
+extern cmd_def_t cmd_table_repl[]; /* REPLICAOF SLAVEOF REPLCONF PSYNC SYNC WAIT ROLE (cmd_repl.c) */
 
 #endif

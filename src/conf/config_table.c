@@ -177,16 +177,28 @@ const conf_row_t conf_table[] = {
     { .name = "rdb-del-sync-files", .type = CONF_BOOL, .off = OFF(rdb_del_sync_files), .dflt_ll = 0, .flags = MUT | IGN },
     { .name = "rdb-save-incremental-fsync", .type = CONF_BOOL, .off = OFF(rdb_save_incremental_fsync), .dflt_ll = 1, .flags = MUT },
     { .name = "stop-writes-on-bgsave-error", .type = CONF_BOOL, .off = OFF(stop_writes_on_bgsave_error), .dflt_ll = 1, .flags = MUT },
-    /* ---- accepted, no effect yet: replication ---- */
-    { .name = "replica-serve-stale-data", .alias = "slave-serve-stale-data", .type = CONF_BOOL, .off = OFF(replica_serve_stale_data), .dflt_ll = 1, .flags = MUT | IGN },
-    { .name = "replica-read-only", .alias = "slave-read-only", .type = CONF_BOOL, .off = OFF(replica_read_only), .dflt_ll = 1, .flags = MUT | IGN },
-    { .name = "replica-lazy-flush", .alias = "slave-lazy-flush", .type = CONF_BOOL, .off = OFF(replica_lazy_flush), .dflt_ll = 0, .flags = MUT | IGN },
-    { .name = "replica-priority", .alias = "slave-priority", .type = CONF_INT, .off = OFF(replica_priority), .dflt_ll = 100, .min = 0, .max = INT_MAX, .flags = MUT | IGN },
-    { .name = "repl-diskless-sync", .type = CONF_BOOL, .off = OFF(repl_diskless_sync), .dflt_ll = 1, .flags = MUT | IGN },
-    { .name = "repl-diskless-sync-delay", .type = CONF_INT, .off = OFF(repl_diskless_sync_delay), .dflt_ll = 5, .min = 0, .max = INT_MAX, .flags = MUT | IGN },
-    { .name = "repl-diskless-sync-max-replicas", .type = CONF_INT, .off = OFF(repl_diskless_sync_max_replicas), .dflt_ll = 0, .min = 0, .max = INT_MAX, .flags = MUT | IGN },
-    { .name = "repl-diskless-load", .type = CONF_ENUM, .off = OFF(repl_diskless_load), .dflt_ll = REPL_DISKLESS_LOAD_DISABLED, .enums = diskless_load_enum, .flags = MUT | IGN },
-    { .name = "repl-disable-tcp-nodelay", .type = CONF_BOOL, .off = OFF(repl_disable_tcp_nodelay), .dflt_ll = 0, .flags = MUT | IGN },
+    /* ---- replication (src/repl, src/server_repl.c, src/cmd/cmd_repl.c) ---- */
+    { .name = "replicaof", .alias = "slaveof", .type = CONF_SPECIAL, .special = &conf_special_replicaof, .flags = CONF_MULTI_ARG },
+    { .name = "masterauth", .type = CONF_STR, .off = OFF(masterauth), .dflt_str = NULL, .flags = MUT | CONF_SENSITIVE | CONF_EMPTY_NULL },
+    { .name = "masteruser", .type = CONF_STR, .off = OFF(masteruser), .dflt_str = NULL, .flags = MUT | CONF_EMPTY_NULL },
+    { .name = "replica-serve-stale-data", .alias = "slave-serve-stale-data", .type = CONF_BOOL, .off = OFF(replica_serve_stale_data), .dflt_ll = 1, .flags = MUT },
+    { .name = "replica-read-only", .alias = "slave-read-only", .type = CONF_BOOL, .off = OFF(replica_read_only), .dflt_ll = 1, .flags = MUT },
+    { .name = "replica-lazy-flush", .alias = "slave-lazy-flush", .type = CONF_BOOL, .off = OFF(replica_lazy_flush), .dflt_ll = 0, .flags = MUT }, /* the flush before loading is synchronous either way */
+    { .name = "replica-priority", .alias = "slave-priority", .type = CONF_INT, .off = OFF(replica_priority), .dflt_ll = 100, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "replica-announced", .type = CONF_BOOL, .off = OFF(replica_announced), .dflt_ll = 1, .flags = MUT },
+    { .name = "replica-announce-ip", .alias = "slave-announce-ip", .type = CONF_STR, .off = OFF(replica_announce_ip), .dflt_str = NULL, .flags = MUT | CONF_EMPTY_NULL },
+    { .name = "replica-announce-port", .alias = "slave-announce-port", .type = CONF_INT, .off = OFF(replica_announce_port), .dflt_ll = 0, .min = 0, .max = 65535, .flags = MUT },
+    { .name = "repl-diskless-sync", .type = CONF_BOOL, .off = OFF(repl_diskless_sync), .dflt_ll = 1, .flags = MUT },
+    { .name = "repl-diskless-sync-delay", .type = CONF_INT, .off = OFF(repl_diskless_sync_delay), .dflt_ll = 5, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "repl-diskless-sync-max-replicas", .type = CONF_INT, .off = OFF(repl_diskless_sync_max_replicas), .dflt_ll = 0, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "repl-diskless-load", .type = CONF_ENUM, .off = OFF(repl_diskless_load), .dflt_ll = REPL_DISKLESS_LOAD_DISABLED, .enums = diskless_load_enum, .flags = MUT }, /* every value loads the payload from memory */
+    { .name = "repl-disable-tcp-nodelay", .type = CONF_BOOL, .off = OFF(repl_disable_tcp_nodelay), .dflt_ll = 0, .flags = MUT | IGN }, /* replica sockets keep TCP_NODELAY */
+    { .name = "repl-backlog-size", .type = CONF_LL, .off = OFF(repl_backlog_size), .dflt_ll = MB, .min = 1, .max = LLONG_MAX, .flags = MUT | CONF_MEMORY },
+    { .name = "repl-backlog-ttl", .type = CONF_LL, .off = OFF(repl_backlog_ttl), .dflt_ll = 3600, .min = 0, .max = LONG_MAX, .flags = MUT },
+    { .name = "repl-timeout", .type = CONF_INT, .off = OFF(repl_timeout), .dflt_ll = 60, .min = 1, .max = INT_MAX, .flags = MUT },
+    { .name = "repl-ping-replica-period", .alias = "repl-ping-slave-period", .type = CONF_INT, .off = OFF(repl_ping_replica_period), .dflt_ll = 10, .min = 1, .max = INT_MAX, .flags = MUT },
+    { .name = "min-replicas-to-write", .alias = "min-slaves-to-write", .type = CONF_INT, .off = OFF(min_replicas_to_write), .dflt_ll = 0, .min = 0, .max = INT_MAX, .flags = MUT },
+    { .name = "min-replicas-max-lag", .alias = "min-slaves-max-lag", .type = CONF_INT, .off = OFF(min_replicas_max_lag), .dflt_ll = 10, .min = 0, .max = INT_MAX, .flags = MUT },
     /* ---- accepted, no effect yet: encodings and tuning ---- */
     { .name = "hash-max-listpack-entries", .alias = "hash-max-ziplist-entries", .type = CONF_LL, .off = OFF(hash_max_listpack_entries), .dflt_ll = 512, .min = 0, .max = LLONG_MAX, .flags = MUT },
     { .name = "hash-max-listpack-value", .alias = "hash-max-ziplist-value", .type = CONF_LL, .off = OFF(hash_max_listpack_value), .dflt_ll = 64, .min = 0, .max = LLONG_MAX, .flags = MUT | CONF_MEMORY },
