@@ -252,6 +252,7 @@ static void server_before_sleep(uv_prepare_t *h)
         cluster_before_sleep(srv);
     /* 2. serve clients blocked on keys that became ready */
     blocking_before_sleep(&srv->env);
+    server_repl_before_sleep(srv); /* WAIT answers, due full syncs, GETACK */
     /* Eviction that stopped on its time budget continues without the loop
      * sleeping (the idle handle keeps poll from blocking) until memory is
      * under maxmemory. */
@@ -326,8 +327,11 @@ static void server_on_cron(uv_timer_t *h)
             client_cron(c, now);
     }
     blocking_cron(&srv->env, now);
+    if (srv->pause_writes_until != 0 && now >= srv->pause_writes_until)
+        server_unpause_writes(srv);
     server_persist_cron(srv, now);
     server_rdb_cron(srv, now);
+    server_repl_cron(srv, now);
 }
 
 /* ---- host hooks for the command room -------------------------------------- */
@@ -487,6 +491,8 @@ int server_init(server_t *srv, uv_loop_t *loop)
     evict_apply_config(&srv->env);
     types_init(&srv->cfg); /* encoding limits in force before anything is loaded */
     if (server_persist_init(srv) != 0)
+        return -1;
+    if (server_repl_init(srv) != 0)
         return -1;
     if (server_rdb_load(srv) != 0)
         return -1;

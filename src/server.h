@@ -71,7 +71,8 @@ typedef struct server_s {
     char *config_file;
     int shutdown_asap;
     int shutdown_flags;
-    int shutdown_prepared; /* persistence already flushed for this shutdown */
+    int shutdown_prepared;
+    uint64_t pause_writes_until; /* manual failover: writers wait until then (ms) */ /* persistence already flushed for this shutdown */
     int exit_code;
     uint64_t cron_loops;
     int pidfile_written;
@@ -104,6 +105,19 @@ void server_propagate(server_t *srv, int db, int argc, const slice_t *argv);
 int server_rdb_load(server_t *srv);
 void server_rdb_cron(server_t *srv, uint64_t now_ms);
 int server_rdb_shutdown(server_t *srv, int flags);
+
+/* Replication glue (server_repl.c): create the core before server_rdb_load
+ * (which hands it the history saved in the RDB: server_repl_restore);
+ * before_sleep after the unblock step (WAIT answers, due full syncs, GETACK);
+ * cron (timeouts, pings, ACKs, reconnects); repl_feed from server_propagate. */
+int server_repl_init(server_t *srv);
+void server_repl_before_sleep(server_t *srv);
+void server_repl_cron(server_t *srv, uint64_t now_ms);
+void repl_feed(server_t *srv, int db, int argc, const slice_t *argv);
+void server_repl_restore(server_t *srv, const char *replid, long long offset, int stream_db);
+
+/* End a write pause and run the writes that waited (net/client.c). */
+void server_unpause_writes(server_t *srv);
 
 /* MONITOR (net/monitor.c): feed one executed command to every monitor; add one. */
 void monitor_feed(server_t *srv, const session_t *s, int argc, const slice_t *argv);

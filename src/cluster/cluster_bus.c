@@ -667,6 +667,15 @@ static void bus_on_role_changed(void *ctx, cnode_t *master)
         log_notice("Cluster state changed: I am now a replica of %.40s", master->name);
 }
 
+static void bus_on_pause_writes(void *ctx, uint64_t until_ms)
+{
+    cluster_bus_t *b = ctx;
+    if (until_ms == 0)
+        server_unpause_writes(b->srv);
+    else
+        b->srv->pause_writes_until = until_ms;
+}
+
 static void bus_propagate_del(void *arg, int db, slice_t key)
 {
     cluster_bus_t *b = arg;
@@ -796,6 +805,7 @@ static void bus_wire(server_t *srv, cluster_bus_t *b)
                              .node_deleted = bus_on_node_deleted,
                              .publish = bus_on_publish,
                              .role_changed = bus_on_role_changed,
+                             .pause_writes = bus_on_pause_writes,
                              .slots_lost = bus_on_slots_lost};
     cluster_set_hooks(b->c, &hooks);
     srv->cluster = b->c;

@@ -287,6 +287,27 @@ static void cmd_cluster_forget(cmd_ctx_t *ctx)
         reply_ok(ctx->r);
 }
 
+/* CLUSTER FAILOVER [FORCE|TAKEOVER] */
+static void cmd_cluster_failover(cmd_ctx_t *ctx)
+{
+    char err[CL_ERRCAP];
+    if (!cl_enabled(ctx))
+        return;
+    int mode = CLUSTER_FAILOVER_DEFAULT;
+    if (ctx->argc == 3 && slice_eq_ci(ctx->argv[2], "force"))
+        mode = CLUSTER_FAILOVER_FORCE;
+    else if (ctx->argc == 3 && slice_eq_ci(ctx->argv[2], "takeover"))
+        mode = CLUSTER_FAILOVER_TAKEOVER;
+    else if (ctx->argc > 2) {
+        reply_syntax_error(ctx->r);
+        return;
+    }
+    if (cluster_failover_start(ctx->env->cluster, mode, err, sizeof(err), ctx->env->now_ms) != 0)
+        reply_error(ctx->r, err);
+    else
+        reply_ok(ctx->r);
+}
+
 static void cmd_cluster_replicate(cmd_ctx_t *ctx)
 {
     char err[CL_ERRCAP];
@@ -492,6 +513,7 @@ static cmd_def_t cluster_subs[] = {
     {.name = "nodes", .proc = cmd_cluster_nodes, .arity = 2, .flags = CMD_STALE},
     {.name = "replicas", .proc = cmd_cluster_replicas, .arity = 3, .flags = CL_ADMIN_RO},
     {.name = "replicate", .proc = cmd_cluster_replicate, .arity = 3, .flags = CL_ADMIN},
+    {.name = "failover", .proc = cmd_cluster_failover, .arity = -2, .flags = CL_ADMIN},
     {.name = "reset",
      .proc = cmd_cluster_reset,
      .arity = -2,

@@ -211,6 +211,31 @@ static void client_run(client_t *c, int argc, slice_t *argv)
         s->flags = (s->flags & ~SESS_REPLY_SKIP_NEXT) | SESS_REPLY_SKIP;
 }
 
+/*
+ * Manual failover pauses writers (like CLIENT PAUSE WRITE): a normal client's
+ * write command stays in its query buffer until the pause ends.
+ */
+static int client_write_paused(const client_t *c, const resp_req_t *req)
+{
+    const server_t *srv = c->srv;
+    if (srv->pause_writes_until == 0 || (c->sess.flags & (SESS_MASTER | SESS_REPLICA)))
+        return 0;
+    const cmd_def_t *cmd = cmd_lookup(req->argv[0]);
+    return cmd != NULL && (cmd->flags & (CMD_WRITE | CMD_MAY_REPLICATE));
+}
+
+void server_unpause_writes(server_t *srv)
+{
+    srv->pause_writes_until = 0;
+    for (client_t *c = srv->clients.head, *next; c != NULL; c = next) {
+        next = c->next;
+        if (c->flags & CLI_PAUSED) {
+            c->flags &= ~CLI_PAUSED;
+            client_resume(c);
+        }
+    }
+}
+
 /* Run every complete request in the query buffer. */
 static void client_process_input(client_t *c)
 {
@@ -226,6 +251,11 @@ static void client_process_input(client_t *c)
             break;
         if (rc == RESP_ERR) {
             client_protocol_error(c);
+            break;
+        }
+        if (req.argc > 0 && client_write_paused(c, &req)) {
+            resp_reset(&c->parser); /* parsed again when the pause ends */
+            c->flags |= CLI_PAUSED;
             break;
         }
         if (req.argc > 0)

@@ -32,6 +32,7 @@ enum {
     CLI_UNIX = 1u << 4,
     CLI_READING = 1u << 5,
     CLI_EXECUTING = 1u << 6,
+    CLI_PAUSED = 1u << 7,       /* a write waits for the end of a write pause */
 };
 
 typedef struct client_s {
