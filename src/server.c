@@ -393,7 +393,12 @@ static void host_monitor_feed(void *self, const session_t *s, int argc, const sl
 
 static void host_wakeup(void *self, session_t *s)
 {
-    server_queue_write(self, client_of(s));
+    server_t *srv = self;
+    client_t *c = client_of(s);
+    /* Output produced by another client's command (pub/sub): limits apply now. */
+    if (c->reply.chunk_mem > 0 && client_check_obuf(c, srv->env.now_ms))
+        return;
+    server_queue_write(srv, c);
 }
 
 static void host_resume(void *self, session_t *s)
