@@ -704,18 +704,18 @@ static void bus_host_publish(void *self, slice_t channel, slice_t msg, int shard
 
 /* ---- nodes.conf ------------------------------------------------------------------ */
 
-static int bus_save(cluster_bus_t *b, char *err, size_t cap)
+static int bus_save(cluster_bus_t *b, int do_fsync, char *err, size_t cap)
 {
     size_t len;
     char *text = cluster_serialize(b->c, &len);
-    int rc = nodes_conf_save_locked(b->conf_path, text, len, &b->lock_fd, err, cap);
+    int rc = nodes_conf_save_locked(b->conf_path, text, len, do_fsync, &b->lock_fd, err, cap);
     mem_free(text);
     return rc;
 }
 
 int cluster_bus_save_config(cluster_bus_t *b, char *err, size_t cap)
 {
-    return bus_save(b, err, cap);
+    return bus_save(b, 1, err, cap);
 }
 
 /* Lock, read and load nodes.conf; save it at once when the state asks (fresh node). */
@@ -736,7 +736,7 @@ static int bus_load(cluster_bus_t *b, uint64_t now, char *err, size_t cap)
                  b->conf_path, lerr);
         return -1;
     }
-    if ((cluster_todo_take(b->c) & CLUSTER_TODO_SAVE) && bus_save(b, ioerr, sizeof(ioerr)) != 0) {
+    if ((cluster_todo_take(b->c) & CLUSTER_TODO_SAVE) && bus_save(b, 1, ioerr, sizeof(ioerr)) != 0) {
         snprintf(err, cap, "Fatal: can't update cluster config file. %s", ioerr);
         return -1;
     }
@@ -852,7 +852,7 @@ void cluster_before_sleep(server_t *srv)
         cluster_before_sleep_state(b->c, now);
     if (todo & CLUSTER_TODO_SAVE) {
         char err[512];
-        if (bus_save(b, err, sizeof(err)) != 0) {
+        if (bus_save(b, (todo & CLUSTER_TODO_FSYNC) != 0, err, sizeof(err)) != 0) {
             log_warning("%s", err);
             log_warning("Fatal: can't update cluster config file.");
             exit(1);
@@ -872,7 +872,7 @@ void cluster_stop(server_t *srv)
     if (b == NULL || b->stopped)
         return;
     char err[512];
-    if (bus_save(b, err, sizeof(err)) != 0)
+    if (bus_save(b, 1, err, sizeof(err)) != 0)
         log_warning("Saving the cluster configuration on shutdown: %s", err);
     b->stopped = 1;
     uv_timer_stop(&b->timer);

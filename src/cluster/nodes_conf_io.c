@@ -93,10 +93,11 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-/* The shared save: temp file (locked when want_lock), fsync, rename, fsync dir.
- * On success *tmp_fd_out (if not NULL) keeps the new file's fd open. */
-static int save(const char *path, const char *data, size_t len, int want_lock, int *tmp_fd_out,
-                char *err, size_t cap)
+/* The shared save: temp file (locked when want_lock), fsync, rename, fsync dir
+ * (the two fsyncs only when do_fsync). On success *tmp_fd_out (if not NULL)
+ * keeps the new file's fd open. */
+static int save(const char *path, const char *data, size_t len, int want_lock, int do_fsync,
+                int *tmp_fd_out, char *err, size_t cap)
 {
     char dir[4096], tmp[4200];
     const char *base;
@@ -111,7 +112,7 @@ static int save(const char *path, const char *data, size_t len, int want_lock, i
         step = "lock";
     else if (write_all(fd, data, len) != 0)
         step = "write";
-    else if (fsync(fd) != 0)
+    else if (do_fsync && fsync(fd) != 0)
         step = "fsync";
     else if (rename(tmp, path) != 0)
         step = "rename";
@@ -122,7 +123,7 @@ static int save(const char *path, const char *data, size_t len, int want_lock, i
         return io_err(err, cap, "Could not save cluster config file %s (%s): %s", path, step,
                       strerror(e));
     }
-    if (fsync_dir(dir) != 0) {
+    if (do_fsync && fsync_dir(dir) != 0) {
         int e = errno;
         close(fd);
         return io_err(err, cap, "Could not fsync directory %s: %s", dir, strerror(e));
@@ -136,14 +137,14 @@ static int save(const char *path, const char *data, size_t len, int want_lock, i
 
 int nodes_conf_write_atomic(const char *path, const char *data, size_t len, char *err, size_t cap)
 {
-    return save(path, data, len, 0, NULL, err, cap);
+    return save(path, data, len, 0, 1, NULL, err, cap);
 }
 
-int nodes_conf_save_locked(const char *path, const char *data, size_t len, int *lock_fd, char *err,
-                           size_t cap)
+int nodes_conf_save_locked(const char *path, const char *data, size_t len, int do_fsync,
+                           int *lock_fd, char *err, size_t cap)
 {
     int nfd = -1;
-    if (save(path, data, len, 1, &nfd, err, cap) != 0)
+    if (save(path, data, len, 1, do_fsync, &nfd, err, cap) != 0)
         return -1;
     if (*lock_fd >= 0)
         close(*lock_fd);

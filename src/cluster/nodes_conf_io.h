@@ -40,8 +40,11 @@ int nodes_conf_write_atomic(const char *path, const char *data, size_t len, char
  * lock fd is closed and *lock_fd becomes the new file's fd. On failure the old
  * lock is kept and -1 is returned.
  */
-int nodes_conf_save_locked(const char *path, const char *data, size_t len, int *lock_fd, char *err,
-                           size_t cap);
+/* do_fsync: fsync the file and its directory (Redis's clusterSaveConfig
+ * do_fsync; the state machine asks for it where votes and epochs must be on
+ * disk before a message leaves). The rename is atomic either way. */
+int nodes_conf_save_locked(const char *path, const char *data, size_t len, int do_fsync,
+                           int *lock_fd, char *err, size_t cap);
 
 /*
  * Reads the whole file into a mem_alloc'd buffer (NUL-terminated; *len_out

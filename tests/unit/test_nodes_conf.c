@@ -437,7 +437,7 @@ static void test_lock_and_save(void **st)
     const char *data = ME "\nvars currentEpoch 1 lastVoteEpoch 0\n";
     struct stat before, after;
     assert_int_equal(stat(path, &before), 0);
-    assert_int_equal(nodes_conf_save_locked(path, data, strlen(data), &fd, err, sizeof err), 0);
+    assert_int_equal(nodes_conf_save_locked(path, data, strlen(data), 1, &fd, err, sizeof err), 0);
     assert_int_equal(stat(path, &after), 0);
     assert_true(before.st_ino != after.st_ino);
     assert_int_equal(nodes_conf_lock(path, &fd2, err, sizeof err), -1);
