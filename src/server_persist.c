@@ -253,6 +253,7 @@ void server_propagate(server_t *srv, int db, int argc, const slice_t *argv)
 {
     if (srv->aof != NULL && !srv->env.loading)
         aof_feed(srv->aof, db, argc, argv, srv->env.now_ms);
+    repl_feed(srv, db, argc, argv);
 }
 
 /* ---- entry points for the dispatcher and INFO (persist.h) -------------------- */

@@ -32,10 +32,13 @@ int server_rdb_load(server_t *srv)
     if (srv->cfg.appendonly)
         return 0;
     uint64_t now = time_ms();
+    rdb_load_stats_t ls;
     int rc = rdb_load_file(srv->ks, srv->cfg.dbfilename, now, !srv->env.is_replica,
-                           srv->cfg.list_max_listpack_size, NULL);
+                           srv->cfg.list_max_listpack_size, &ls);
     if (rc < 0)
         return -1;
+    if (rc == 1 && ls.repl_id[0] != '\0' && ls.repl_offset >= 0 && ls.repl_stream_db >= 0)
+        server_repl_restore(srv, ls.repl_id, ls.repl_offset, ls.repl_stream_db);
     /* Loading is not a change to save again. */
     srv->stats.dirty = 0;
     return 0;

@@ -15,6 +15,7 @@
 #include "../lib/mem.h"
 #include "../lib/util.h"
 #include "cmd_hooks.h"
+#include "cmd_repl.h"
 
 /* ---- session lifecycle ---------------------------------------------------- */
 
@@ -23,6 +24,7 @@ void session_release(cmd_env_t *env, session_t *s)
     multi_session_release(env, s);
     pubsub_session_release(env, s);
     blocking_session_release(env, s);
+    cmd_repl_session_release(env, s);
     mem_free(s->name);
     s->name = NULL;
 }

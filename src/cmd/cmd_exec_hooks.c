@@ -23,6 +23,7 @@
 #include "../persist/persist.h"
 #include "../persist/rdb_save.h"
 #include "cmd_hooks.h"
+#include "cmd_repl.h"
 
 int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t *cmd, int argc,
                       const slice_t *argv)
@@ -30,6 +31,8 @@ int cmd_precheck_hook(cmd_env_t *env, session_t *s, reply_t *r, const cmd_def_t 
     if (env->cluster != NULL && cluster_route(env, s, r, cmd, argc, argv) != 0)
         return -1;
     if (evict_precheck(env, s, r, cmd) != 0)
+        return -1;
+    if (repl_precheck(env, s, r, cmd) != 0)
         return -1;
     const char *misconf;
     if (((cmd->flags & CMD_WRITE) || strcmp(cmd->name, "ping") == 0) &&

@@ -26,6 +26,7 @@
 #include "../ks/db.h"
 #include "../lib/mem.h"
 #include "../lib/util.h"
+#include "../repl/repl.h"
 #include "cmd_server_int.h"
 #include "errorstats.h"
 #include "latency.h"
@@ -42,8 +43,6 @@ static struct {
     uint64_t samples[METRIC_SAMPLES];
     int idx;
 } metrics[METRIC_COUNT];
-
-static char replid[41];
 
 /* ---- helpers ------------------------------------------------------------------ */
 
@@ -225,16 +224,19 @@ static void section_persistence(textbuf_t *b, cmd_env_t *env)
 static void section_stats(textbuf_t *b, cmd_env_t *env)
 {
     const stats_t *st = env->stats;
+    repl_stats_t rs = {0};
+    if (repl_get() != NULL)
+        rs = *repl_stats(repl_get());
     const ks_stats_t *ks = ks_stats(env->ks);
     textbuf_printf(
         b,
         "# Stats\r\ntotal_connections_received:%llu\r\ntotal_commands_processed:%llu\r\n"
         "instantaneous_ops_per_sec:%llu\r\ntotal_net_input_bytes:%llu\r\n"
-        "total_net_output_bytes:%llu\r\ntotal_net_repl_input_bytes:0\r\n"
-        "total_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:%.2f\r\n"
+        "total_net_output_bytes:%llu\r\ntotal_net_repl_input_bytes:%llu\r\n"
+        "total_net_repl_output_bytes:%llu\r\ninstantaneous_input_kbps:%.2f\r\n"
         "instantaneous_output_kbps:%.2f\r\ninstantaneous_input_repl_kbps:0.00\r\n"
-        "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%llu\r\nsync_full:0\r\n"
-        "sync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:%llu\r\n"
+        "instantaneous_output_repl_kbps:0.00\r\nrejected_connections:%llu\r\nsync_full:%llu\r\n"
+        "sync_partial_ok:%llu\r\nsync_partial_err:%llu\r\nexpired_keys:%llu\r\n"
         "expired_stale_perc:%.2f\r\nexpired_time_cap_reached_count:%llu\r\n"
         "evicted_keys:%llu\r\nevicted_clients:0\r\nkeyspace_hits:%llu\r\n"
         "keyspace_misses:%llu\r\npubsub_channels:%llu\r\npubsub_patterns:%llu\r\n"
@@ -248,8 +250,11 @@ static void section_stats(textbuf_t *b, cmd_env_t *env)
         "io_threaded_writes_processed:0\r\n",
         (unsigned long long)st->total_connections, (unsigned long long)st->total_commands,
         (unsigned long long)metric_avg(METRIC_COMMANDS), (unsigned long long)st->net_input_bytes,
-        (unsigned long long)st->net_output_bytes, metric_avg(METRIC_NET_INPUT) / 1024,
+        (unsigned long long)st->net_output_bytes, (unsigned long long)rs.repl_input_bytes,
+        (unsigned long long)rs.repl_output_bytes, metric_avg(METRIC_NET_INPUT) / 1024,
         metric_avg(METRIC_NET_OUTPUT) / 1024, (unsigned long long)st->rejected_connections,
+        (unsigned long long)rs.sync_full, (unsigned long long)rs.sync_partial_ok,
+        (unsigned long long)rs.sync_partial_err,
         (unsigned long long)ks->expired_keys, ks->expired_stale_perc * 100,
         (unsigned long long)ks->expired_time_cap_reached, (unsigned long long)st->evicted_keys,
         (unsigned long long)ks->keyspace_hits, (unsigned long long)ks->keyspace_misses,
@@ -260,18 +265,11 @@ static void section_stats(textbuf_t *b, cmd_env_t *env)
 
 static void section_replication(textbuf_t *b, cmd_env_t *env)
 {
-    if (replid[0] == '\0') {
-        rng_hex(replid, 40);
-        replid[40] = '\0';
-    }
-    textbuf_printf(b,
-                   "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
-                   "master_failover_state:no-failover\r\nmaster_replid:%s\r\n"
-                   "master_replid2:0000000000000000000000000000000000000000\r\n"
-                   "master_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\n"
-                   "repl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\n"
-                   "repl_backlog_histlen:0\r\n",
-                   replid);
+    const repl_t *r = repl_get();
+    if (r == NULL)
+        return;
+    textbuf_reserve(b, 4096 + 128 * repl_replica_count(r));
+    b->len += repl_info(r, env->now_ms, b->p + b->len, b->cap - b->len);
 }
 
 static void section_cpu(textbuf_t *b, cmd_env_t *env)
@@ -452,6 +450,8 @@ void info_resetstat(cmd_env_t *env)
     memset(metrics, 0, sizeof(metrics));
     errorstats_reset();
     latency_histograms_reset();
+    if (repl_get() != NULL)
+        repl_stats_reset(repl_get());
     for (size_t i = 0; i < cmd_count(); i++)
         reset_row(cmd_at(i));
 }

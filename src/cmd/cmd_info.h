@@ -3,8 +3,8 @@
  * sampled over time, and for CONFIG RESETSTAT.
  *
  * Owns: the instantaneous metrics (ops/sec, input/output kbps: 16 samples,
- * averaged, as Redis does), and the replication id INFO reports until the
- * replication room provides one.
+ * averaged, as Redis does). The replication section and the sync_* /
+ * total_net_repl_* figures come from the replication core (repl/repl.h).
  * Must not: read clocks (now_ms is passed in).
  */
 #ifndef TESSERA_CMD_INFO_H

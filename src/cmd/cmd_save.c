@@ -12,6 +12,7 @@
 #include "../ks/db.h"
 #include "../ks/ks.h"
 #include "../persist/persist.h"
+#include "../repl/repl.h"
 
 void save_file_opts(const cmd_env_t *env, uint64_t now_ms, rdb_file_opts_t *o)
 {
@@ -20,6 +21,9 @@ void save_file_opts(const cmd_env_t *env, uint64_t now_ms, rdb_file_opts_t *o)
                            .incremental_fsync = env->cfg->rdb_save_incremental_fsync,
                            .policy = ks_policy(env->ks),
                            .now_ms = now_ms};
+    repl_t *r = repl_get(); /* the replication history, so PSYNC survives a restart */
+    if (r != NULL)
+        repl_save_info(r, &o->repl_id, &o->repl_offset, &o->repl_stream_db);
 }
 
 int save_other_child_active(void)

@@ -1,8 +1,8 @@
 /*
  * cmd_server.c — the server-command family: its table (cmd_table_server) and
- * the small handlers: DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE ROLE SLOWLOG
+ * the small handlers: DBSIZE FLUSHDB FLUSHALL TIME LASTSAVE SLOWLOG
  * LATENCY (DOCTOR GRAPH HISTOGRAM HISTORY LATEST RESET HELP). INFO, DEBUG and COMMAND live in
- * cmd_info.c, cmd_debug.c and cmd_command.c.
+ * cmd_info.c, cmd_debug.c and cmd_command.c; ROLE in cmd_repl.c.
  *
  * Owns: the rows of this family (name, arity, flags, keys as Redis 7.0's
  * COMMAND INFO reports them; cmd_meta_verify() checks that) and the shared
@@ -111,15 +111,6 @@ static void cmd_lastsave(cmd_ctx_t *ctx)
 {
     const stats_t *st = ctx->env->stats;
     reply_int(ctx->r, (long long)(st->lastsave_s ? st->lastsave_s : st->start_ms / 1000));
-}
-
-/* Standalone master; the replication room takes ROLE over with replicas. */
-static void cmd_role(cmd_ctx_t *ctx)
-{
-    reply_array(ctx->r, 3);
-    reply_bulk_cstr(ctx->r, "master");
-    reply_int(ctx->r, 0);
-    reply_array(ctx->r, 0);
 }
 
 /* ---- SLOWLOG ----------------------------------------------------------------------- */
@@ -303,7 +294,6 @@ cmd_def_t cmd_table_server[] = {
     {.name = "info", .proc = cmd_info, .arity = -1, .flags = LS},
     {.name = "time", .proc = cmd_time, .arity = 1, .flags = LS | CMD_FAST},
     {.name = "lastsave", .proc = cmd_lastsave, .arity = 1, .flags = LS | CMD_FAST},
-    {.name = "role", .proc = cmd_role, .arity = 1, .flags = CMD_NOSCRIPT | LS | CMD_FAST},
     {.name = "debug",
      .proc = cmd_debug,
      .arity = -2,

@@ -176,6 +176,23 @@ typedef struct config_s {
     int cluster_replica_no_failover;
     unsigned long long cluster_link_sendbuf_limit; /* bytes, 0 = no limit */
 
+    /* ---- replication (src/repl, src/server_repl.c, src/cmd/cmd_repl.c); also
+     * replica_serve_stale_data, replica_read_only, replica_lazy_flush,
+     * replica_priority, repl_diskless_* below ---- */
+    char *replicaof_host; /* NULL: not a replica (replicaof / REPLICAOF keep it current) */
+    int replicaof_port;
+    char *masterauth; /* NULL when unset */
+    char *masteruser; /* NULL when unset */
+    long long repl_backlog_size;
+    long long repl_backlog_ttl; /* seconds, 0 = never free */
+    int repl_timeout;           /* seconds */
+    int repl_ping_replica_period; /* seconds */
+    int min_replicas_to_write;
+    int min_replicas_max_lag; /* seconds */
+    char *replica_announce_ip; /* NULL when unset */
+    int replica_announce_port; /* 0: the listening port */
+    int replica_announced;
+
     /* accepted, no effect yet (CONF_IGNORED rows; their rooms take them over) */
     int appendonly;
     int appendfsync; /* APPENDFSYNC_* */

@@ -129,6 +129,8 @@ extern const conf_special_t conf_special_dir;
 extern const conf_special_t conf_special_requirepass;
 extern const conf_special_t conf_special_notify;
 extern const conf_special_t conf_special_oom_values;
+/* replicaof / slaveof (config_repl.c). */
+extern const conf_special_t conf_special_replicaof;
 
 /* String validators (config_special.c). */
 int conf_validate_dbfilename(const char *v, const char **err);

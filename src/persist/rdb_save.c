@@ -93,7 +93,10 @@ static int write_snapshot(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
     rdb_save_info_t info = {.ctime_s = (long long)(o->now_ms / 1000),
                             .used_mem = mem_used(),
                             .policy = o->policy,
-                            .now_ms = o->now_ms};
+                            .now_ms = o->now_ms,
+                            .repl_id = o->repl_id,
+                            .repl_offset = o->repl_offset,
+                            .repl_stream_db = o->repl_stream_db};
     unsigned flags = (o->compress ? RDB_W_COMPRESS : 0) | (o->checksum ? RDB_W_CHECKSUM : 0);
     rdb_writer_init(&w, fd_write, &sink, flags);
     int rc = rdb_save_ks(&w, ks, &info);

@@ -29,6 +29,11 @@ typedef struct rdb_file_opts_s {
     int incremental_fsync; /* rdb-save-incremental-fsync: fsync every 4 MB */
     int policy;            /* KS_POLICY_* of the keyspace (IDLE/FREQ per key) */
     uint64_t now_ms;
+    /* repl-id / repl-offset / repl-stream-db aux fields (repl_save_info of
+     * repl/repl.h); repl_id NULL: none. */
+    const char *repl_id;
+    long long repl_offset;
+    int repl_stream_db;
 } rdb_file_opts_t;
 
 /* The snapshot state (one per process). */

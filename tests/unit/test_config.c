@@ -9,7 +9,7 @@
  * are the compatibility contract.
  */
 // clang-format off
-/* SOURCES: src/conf/config.c src/conf/config_table.c src/conf/config_types.c src/conf/config_special.c src/conf/config_rewrite.c src/lib/mem.c src/lib/util.c src/lib/log.c */
+/* SOURCES: src/conf/config.c src/conf/config_table.c src/conf/config_types.c src/conf/config_special.c src/conf/config_repl.c src/conf/config_rewrite.c src/lib/mem.c src/lib/util.c src/lib/log.c */
 // clang-format on
 #include <setjmp.h>
 #include <stdarg.h>
