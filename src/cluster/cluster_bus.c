@@ -40,6 +40,7 @@
 #include "cluster/nodes_conf_io.h"
 #include "cmd/cmd_hooks.h"
 #include "ks/db.h"
+#include "repl/repl.h"
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/util.h"
@@ -629,6 +630,12 @@ static void bus_on_tick(uv_timer_t *t)
     cluster_bus_t *b = t->data;
     uint64_t now = time_ms();
     bus_sync_cfg(b);
+    repl_t *r = repl_get();
+    if (r != NULL && repl_master_host(r) != NULL) {
+        /* Replica: the age of our data, for the election's validity check. */
+        uint64_t down = repl_link_down_since(r);
+        cluster_set_master_link(b->c, down == 0, down == 0 ? now : down);
+    }
     cluster_tick(b->c, now);
     bus_scan(b, now, 1);
 }
@@ -658,18 +665,37 @@ static void bus_on_publish(void *ctx, int shard, const uint8_t *channel, size_t 
                    slice_make((const char *)message, message_len), shard);
 }
 
+/* Promotion, demotion, CLUSTER REPLICATE, replica migration: the replication
+ * room follows the cluster's idea of our master. */
 static void bus_on_role_changed(void *ctx, cnode_t *master)
 {
     (void)ctx;
-    if (master == NULL)
+    repl_t *r = repl_get();
+    uint64_t now = time_ms();
+    if (master == NULL) {
         log_notice("Cluster state changed: I am now a master");
-    else
+        if (r != NULL)
+            repl_set_master_none(r, now);
+    } else {
         log_notice("Cluster state changed: I am now a replica of %.40s", master->name);
+        if (r != NULL)
+            repl_set_master(r, master->ip, master->port, now);
+    }
+}
+
+static uint64_t bus_on_repl_offset(void *ctx)
+{
+    (void)ctx;
+    repl_t *r = repl_get();
+    return r ? (uint64_t)repl_offset(r) : 0;
 }
 
 static void bus_on_pause_writes(void *ctx, uint64_t until_ms)
 {
     cluster_bus_t *b = ctx;
+    repl_t *r = repl_get();
+    if (r != NULL)
+        repl_pause_own_writes(r, until_ms != 0);
     if (until_ms == 0)
         server_unpause_writes(b->srv);
     else
@@ -806,6 +832,7 @@ static void bus_wire(server_t *srv, cluster_bus_t *b)
                              .publish = bus_on_publish,
                              .role_changed = bus_on_role_changed,
                              .pause_writes = bus_on_pause_writes,
+                             .repl_offset = bus_on_repl_offset,
                              .slots_lost = bus_on_slots_lost};
     cluster_set_hooks(b->c, &hooks);
     srv->cluster = b->c;
