@@ -3,7 +3,7 @@
  * the server: the dispatcher's replication checks, the session-release hook,
  * and the WAIT service the loop runs.
  *
- * Must not: include <uv.h> or server headers (command room).
+ * Must not: include the libuv header or server headers (command room).
  */
 #ifndef TESSERA_CMD_REPL_H
 #define TESSERA_CMD_REPL_H
