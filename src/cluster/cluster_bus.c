@@ -88,6 +88,7 @@ typedef struct blistener_s {
 struct cluster_bus_s {
     server_t *srv;
     cluster_t *c;
+    int role_applied; /* the role loaded from nodes.conf was handed to replication */
     uv_timer_t timer;
     blistener_t *listeners[SERVER_MAX_LISTENERS];
     int nlisteners;
@@ -631,6 +632,14 @@ static void bus_on_tick(uv_timer_t *t)
     uint64_t now = time_ms();
     bus_sync_cfg(b);
     repl_t *r = repl_get();
+    if (!b->role_applied && r != NULL) {
+        /* A replica restarted from nodes.conf resumes replicating its master
+         * (the state machine only reports role changes, not the loaded role). */
+        cnode_t *me = cluster_myself(b->c);
+        b->role_applied = 1;
+        if (me != NULL && me->master != NULL && me->master->ip[0] != '\0')
+            repl_set_master(r, me->master->ip, me->master->port, now);
+    }
     if (r != NULL && repl_master_host(r) != NULL) {
         /* Replica: the age of our data, for the election's validity check. */
         uint64_t down = repl_link_down_since(r);
