@@ -152,6 +152,21 @@ int arg_d(cmd_ctx_t *ctx, slice_t a, double *out)
     return -1;
 }
 
+slice_t *cmd_argv_copy(int argc, const slice_t *argv)
+{
+    size_t bytes = sizeof(slice_t) * (size_t)argc;
+    for (int i = 0; i < argc; i++)
+        bytes += argv[i].len;
+    slice_t *copy = mem_alloc(bytes ? bytes : 1);
+    char *p = (char *)(copy + argc);
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i].p, argv[i].len);
+        copy[i] = slice_make(p, argv[i].len);
+        p += argv[i].len;
+    }
+    return copy;
+}
+
 void cmd_dirty(cmd_ctx_t *ctx, long long n)
 {
     ctx->dirty += n;

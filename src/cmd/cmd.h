@@ -253,6 +253,10 @@ int session_sub_count(const session_t *s, int kind);
 /* Queued commands in MULTI, -1 when not in MULTI. */
 int session_multi_count(const session_t *s);
 
+/* A heap copy of argv and its bytes in one block (mem_free it); for commands
+ * kept past the call that parsed them (MULTI queue, held propagation). */
+slice_t *cmd_argv_copy(int argc, const slice_t *argv);
+
 /* Helpers every handler uses. */
 void cmd_dirty(cmd_ctx_t *ctx, long long n);
 void reply_wrong_arity(reply_t *r, const cmd_def_t *cmd);  /* ERR wrong number of arguments for '%s' command */

@@ -67,16 +67,7 @@ static held_t held;
 
 static void hold(int db, int argc, const slice_t *argv)
 {
-    size_t bytes = sizeof(slice_t) * (size_t)argc;
-    for (int i = 0; i < argc; i++)
-        bytes += argv[i].len;
-    held.argv = mem_alloc(bytes);
-    char *p = (char *)(held.argv + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(p, argv[i].p, argv[i].len);
-        held.argv[i] = slice_make(p, argv[i].len);
-        p += argv[i].len;
-    }
+    held.argv = cmd_argv_copy(argc, argv);
     held.db = db;
     held.argc = argc;
 }

@@ -104,17 +104,7 @@ static void multi_queue(session_t *s, const cmd_def_t *cmd, int argc, const slic
         m->cap = m->cap ? m->cap * 2 : 8;
         m->q = mem_realloc(m->q, sizeof(queued_t) * (size_t)m->cap);
     }
-    size_t bytes = sizeof(slice_t) * (size_t)argc;
-    for (int i = 0; i < argc; i++)
-        bytes += argv[i].len;
-    slice_t *copy = mem_alloc(bytes ? bytes : 1);
-    char *p = (char *)(copy + argc);
-    for (int i = 0; i < argc; i++) {
-        memcpy(p, argv[i].p, argv[i].len);
-        copy[i] = slice_make(p, argv[i].len);
-        p += argv[i].len;
-    }
-    m->q[m->n++] = (queued_t){.cmd = cmd, .argc = argc, .argv = copy};
+    m->q[m->n++] = (queued_t){.cmd = cmd, .argc = argc, .argv = cmd_argv_copy(argc, argv)};
 }
 
 /* ---- watch registry -------------------------------------------------------- */
