@@ -51,6 +51,11 @@ KNOWN_TESTS = ["ping_inline", "ping_mbulk", "set", "get", "incr", "lpush", "rpus
 DEFAULT_TESTS = ["set", "get", "incr", "mset"]
 
 
+# CPU pinning (--pin): servers on one core, redis-benchmark on the other, so
+# the two never fight for a core and the client's own cost is out of the way.
+PIN = {"server": [], "client": []}
+
+
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
@@ -114,7 +119,7 @@ class Server:
     def start(self, deadline=15):
         for _ in range(3):
             self.port = free_port()
-            args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
+            args = PIN["server"] + [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
                     "--dir", self.dir, "--save", "", "--appendonly", "no"] + self.extra
             logf = open(os.path.join(self.dir, "server.log"), "ab")
             self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=logf,
@@ -173,7 +178,7 @@ class Server:
 
 def run_benchmark(srv, test, pipeline, requests, args):
     """Requests per second of one redis-benchmark run, or raises."""
-    cmd = [BENCHMARK, "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(args.clients),
+    cmd = PIN["client"] + [BENCHMARK, "-h", "127.0.0.1", "-p", str(srv.port), "-c", str(args.clients),
            "-P", str(pipeline), "-n", str(requests), "-t", test, "--csv"]
     if args.keyspace:
         cmd += ["-r", str(args.keyspace)]
@@ -326,6 +331,8 @@ def parse_args(argv):
     ap.add_argument("--quick-requests", type=int, default=20000)
     ap.add_argument("--run-timeout", type=int, default=300,
                     help="timeout in seconds of any single benchmark run")
+    ap.add_argument("--pin", metavar="S,C", help="taskset CPUs: servers on S, redis-benchmark on C "
+                    "(e.g. 1,0)")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = ap.parse_args(argv)
     args.tests = [t.strip().lower() for t in args.tests.split(",") if t.strip()]
@@ -333,6 +340,12 @@ def parse_args(argv):
         if t not in KNOWN_TESTS:
             ap.error("unknown test %r (known: %s)" % (t, ", ".join(KNOWN_TESTS)))
     args.pipelines = [int(p) for p in args.pipelines.split(",")]
+    if args.pin:
+        cpus = args.pin.split(",")
+        if len(cpus) != 2 or not shutil.which("taskset"):
+            ap.error("--pin wants two CPU lists, S,C, and taskset")
+        PIN["server"] = ["taskset", "-c", cpus[0]]
+        PIN["client"] = ["taskset", "-c", cpus[1]]
     if args.quick:
         args.rounds = 1
         args.memory_keys = min(args.memory_keys, 100000)
