@@ -22,6 +22,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "../cluster/cluster.h"
 #include "../conf/config.h"
 #include "../ks/db.h"
 #include "../lib/mem.h"
@@ -165,10 +166,12 @@ static void section_server(textbuf_t *b, cmd_env_t *env)
 static void section_clients(textbuf_t *b, cmd_env_t *env)
 {
     const stats_t *st = env->stats;
+    /* As Redis counts them: two bus sockets (in and out) per other known node. */
+    size_t nodes = env->cluster != NULL ? cluster_node_count(env->cluster) : 1;
     textbuf_printf(b,
-                   "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:0\r\n"
+                   "# Clients\r\nconnected_clients:%llu\r\ncluster_connections:%zu\r\n"
                    "maxclients:%d\r\nblocked_clients:%llu\r\ntracking_clients:%llu\r\n",
-                   (unsigned long long)st->connected_clients, env->cfg->maxclients,
+                   (unsigned long long)st->connected_clients, (nodes - 1) * 2, env->cfg->maxclients,
                    (unsigned long long)st->blocked_clients,
                    (unsigned long long)st->tracking_clients);
 }
