@@ -36,9 +36,12 @@ int nodes_conf_write_atomic(const char *path, const char *data, size_t len, char
 
 /*
  * Same as nodes_conf_write_atomic for a process that holds the lock in *lock_fd
- * (from nodes_conf_lock): the temp file is locked before the rename, then the old
- * lock fd is closed and *lock_fd becomes the new file's fd. On failure the old
- * lock is kept and -1 is returned.
+ * (from nodes_conf_lock): the temp file "<dir>/.<name>.tmp" is locked before it
+ * goes in place, then the old lock fd is closed and *lock_fd becomes the new
+ * file's fd. Where the file system can, the temp and the old file swap names
+ * (RENAME_EXCHANGE): the old content stays at the temp name and its inode is
+ * reused by the next save, so a save creates and frees no inode. On failure
+ * the old lock is kept and -1 is returned.
  */
 /* do_fsync: fsync the file and its directory (Redis's clusterSaveConfig
  * do_fsync; the state machine asks for it where votes and epochs must be on

@@ -446,6 +446,24 @@ static void test_lock_and_save(void **st)
     assert_int_equal(len, strlen(data));
     assert_memory_equal(buf, data, len);
     mem_free(buf);
+    /* a shorter second save: exact content (the reused temp is cut to length),
+     * the first file's inode is back in place, the path is still locked */
+    const char *shorter = ME "\n";
+    assert_int_equal(
+        nodes_conf_save_locked(path, shorter, strlen(shorter), 0, &fd, err, sizeof err), 0);
+    assert_int_equal(nodes_conf_read_file(path, &buf, &len, err, sizeof err), 0);
+    assert_int_equal(len, strlen(shorter));
+    assert_memory_equal(buf, shorter, len);
+    mem_free(buf);
+    struct stat again;
+    assert_int_equal(stat(path, &again), 0);
+    assert_true(again.st_ino == before.st_ino);
+    assert_int_equal(nodes_conf_lock(path, &fd2, err, sizeof err), -1);
+    char fixed_tmp[160];
+    snprintf(fixed_tmp, sizeof fixed_tmp, "%s/.nodes.conf.tmp", dir);
+    assert_int_equal(nodes_conf_read_file(fixed_tmp, &buf, &len, err, sizeof err), 0);
+    assert_int_equal(len, strlen(data)); /* the previous content, kept at the temp name */
+    mem_free(buf);
     /* plain atomic write; then, with the lock released, locking works again */
     assert_int_equal(nodes_conf_write_atomic(path, "x\n", 2, err, sizeof err), 0);
     assert_int_equal(nodes_conf_read_file(path, &buf, &len, err, sizeof err), 0);
@@ -470,6 +488,7 @@ static void test_lock_and_save(void **st)
     assert_non_null(strstr(err, "in order to acquire a lock"));
     rmdir(sub);
     unlink(path);
+    unlink(fixed_tmp);
     rmdir(dir);
 }
 
