@@ -121,6 +121,19 @@ fuzz: $(FUZZ_BINS)
 bench: all
 	$(PYTHON) tools/bench/bench.py
 
+# Cluster benchmarks against redis-server (tools/bench/*_bench.py; BENCH_ARGS adds options):
+# redis-benchmark --cluster SET/GET (bench-cluster; --bus for idle bus bytes/s), failover
+# time after SIGKILL of a master (bench-failover), reshard keys/s and GET latency (bench-reshard).
+.PHONY: bench-cluster bench-failover bench-reshard
+bench-cluster: all
+	$(PYTHON) tools/bench/cluster_bench.py $(BENCH_ARGS)
+
+bench-failover: all
+	$(PYTHON) tools/bench/failover_bench.py $(BENCH_ARGS)
+
+bench-reshard: all
+	$(PYTHON) tools/bench/reshard_bench.py $(BENCH_ARGS)
+
 run: all
 	./$(SERVER) --port 6379
 

@@ -24,6 +24,11 @@ Memory: fresh servers with `enable-debug-command yes`, `DEBUG POPULATE N`,
 
 Usage:  make bench          python3 tools/bench/bench.py --quick
         python3 tools/bench/bench.py --tests set,get,lpush,lrange_100 --rounds 5 --json out.json
+
+Cluster benchmarks live next to this file (same style, shared helpers in
+cluster_common.py): cluster_bench.py (redis-benchmark --cluster, and --bus
+for idle bus traffic), failover_bench.py, reshard_bench.py; make
+bench-cluster, bench-failover, bench-reshard.
 """
 import argparse
 import csv
