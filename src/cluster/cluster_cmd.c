@@ -88,7 +88,7 @@ void cluster_slots_apply(cluster_t *c, const uint8_t *seen, int del)
     for (int s = 0; s < CLUSTER_SLOTS; s++) {
         if (!bus_slot_test(seen, (unsigned)s))
             continue;
-        c->importing[s] = NULL; /* we are the owner now (or nobody is) */
+        cluster_state_set_importing(c, s, NULL); /* we are the owner now (or nobody is) */
         if (del)
             cluster_state_del_slot(c, s);
         else
@@ -250,7 +250,7 @@ static int setslot_node(cluster_t *c, int slot, cnode_t *n, long long keys, char
         return ERR("ERR Can't assign hashslot %d to a different node while I still hold keys "
                    "for this hash slot.", slot);
     if (keys == 0 && c->migrating[slot])
-        c->migrating[slot] = NULL;
+        cluster_state_set_migrating(c, slot, NULL);
     int was_mine = c->slots[slot] == me;
     cluster_state_del_slot(c, slot);
     cluster_state_add_slot(c, n, slot);
@@ -265,7 +265,7 @@ static int setslot_node(cluster_t *c, int slot, cnode_t *n, long long keys, char
          * our claim (a collision, if any, is resolved by the usual rule). */
         if (cluster_state_bump_epoch_no_consensus(c) == 0)
             log_warning("configEpoch updated after importing slot %d", slot);
-        c->importing[slot] = NULL;
+        cluster_state_set_importing(c, slot, NULL);
         cluster_gossip_broadcast_pong(c, 0, 0); /* a PONG stamps no time */
     }
     return 0;
@@ -285,18 +285,18 @@ int cluster_setslot(cluster_t *c, int slot, int how, const char *name, size_t le
             return ERR("ERR I'm not the owner of hash slot %u", (unsigned)slot);
         if (!(n = setslot_target(c, name, len, "I don't know about node", err, cap)))
             return -1;
-        c->migrating[slot] = n;
+        cluster_state_set_migrating(c, slot, n);
         break;
     case CLUSTER_SETSLOT_IMPORTING:
         if (c->slots[slot] == me)
             return ERR("ERR I'm already the owner of hash slot %u", (unsigned)slot);
         if (!(n = setslot_target(c, name, len, "I don't know about node", err, cap)))
             return -1;
-        c->importing[slot] = n;
+        cluster_state_set_importing(c, slot, n);
         break;
     case CLUSTER_SETSLOT_STABLE:
-        c->importing[slot] = NULL;
-        c->migrating[slot] = NULL;
+        cluster_state_set_importing(c, slot, NULL);
+        cluster_state_set_migrating(c, slot, NULL);
         break;
     case CLUSTER_SETSLOT_NODE:
         if (!(n = setslot_target(c, name, len, "Unknown node", err, cap)))

@@ -46,9 +46,9 @@ static void conf_node_view(const cluster_t *c, const cnode_t *n, nodes_conf_node
     r->num_slots = n->num_slots;
     if (n != c->myself || !mig)
         return;
-    size_t k = 0;
+    size_t k = 0, want = (size_t)c->n_markers;
     for (int pass = 0; pass < 2; pass++) { /* migrating markers, then importing */
-        for (int s = 0; s < CLUSTER_SLOTS; s++) {
+        for (int s = 0; s < CLUSTER_SLOTS && k < want; s++) {
             const cnode_t *t = pass == 0 ? c->migrating[s] : c->importing[s];
             if (!t)
                 continue;
@@ -68,12 +68,8 @@ static size_t conf_node_text(const cluster_t *c, const cnode_t *n, char **out)
 {
     nodes_conf_node_t r;
     nodes_conf_mig_t *mig = NULL;
-    if (n == c->myself) {
-        size_t k = 0;
-        for (int s = 0; s < CLUSTER_SLOTS; s++)
-            k += (c->migrating[s] != NULL) + (c->importing[s] != NULL);
-        mig = k ? mem_alloc(k * sizeof *mig) : NULL;
-    }
+    if (n == c->myself && c->n_markers > 0)
+        mig = mem_alloc((size_t)c->n_markers * sizeof *mig);
     conf_node_view(c, n, &r, mig);
     size_t len = nodes_conf_format_node(NULL, 0, &r, 1);
     *out = mem_alloc(len + 1);
@@ -220,9 +216,11 @@ static void load_node(cluster_t *c, const nodes_conf_node_t *r, uint64_t now_ms)
         if (bus_slot_test(r->slots, (unsigned)s))
             cluster_state_add_slot(c, n, s);
     for (size_t k = 0; k < r->n_migrating; k++)
-        c->migrating[r->migrating[k].slot] = load_get(c, r->migrating[k].node, now_ms);
+        cluster_state_set_migrating(c, r->migrating[k].slot,
+                                    load_get(c, r->migrating[k].node, now_ms));
     for (size_t k = 0; k < r->n_importing; k++)
-        c->importing[r->importing[k].slot] = load_get(c, r->importing[k].node, now_ms);
+        cluster_state_set_importing(c, r->importing[k].slot,
+                                    load_get(c, r->importing[k].node, now_ms));
 }
 
 static void load_fresh(cluster_t *c, uint64_t now_ms)

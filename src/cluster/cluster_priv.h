@@ -60,8 +60,11 @@ struct cluster_s {
     uint64_t first_update_time;   /* ms, first state update (0 = not yet) */
     uint64_t among_minority_time; /* ms, last time we saw ourselves in a minority */
     cnode_t *slots[CLUSTER_SLOTS];
+    /* Written only through cluster_state_set_migrating/_importing, which keep
+     * n_markers = the non-NULL entries of both (the formatter's early exit). */
     cnode_t *migrating[CLUSTER_SLOTS]; /* slot -> target while MIGRATING */
     cnode_t *importing[CLUSTER_SLOTS]; /* slot -> source while IMPORTING */
+    int n_markers;
     cluster_out_t *out; /* outbox: out[out_head .. out_len) pending */
     size_t out_head, out_len, out_cap;
     uint64_t stats_sent[BUS_TYPE_COUNT];
@@ -99,6 +102,18 @@ int cluster_state_ban_exists(cluster_t *c, const char *name40, uint64_t now_ms);
 uint64_t cluster_state_ban_ttl(const cluster_t *c, size_t i, uint64_t now_ms);
 cnode_t *cluster_state_lookup40(const cluster_t *c, const char *name40);
 void cluster_state_update_myself_announce(cluster_t *c);
+/* The only writers of c->migrating / c->importing (n may be NULL). */
+static inline void cluster_state_set_migrating(cluster_t *c, int slot, cnode_t *n)
+{
+    c->n_markers += (n != NULL) - (c->migrating[slot] != NULL);
+    c->migrating[slot] = n;
+}
+static inline void cluster_state_set_importing(cluster_t *c, int slot, cnode_t *n)
+{
+    c->n_markers += (n != NULL) - (c->importing[slot] != NULL);
+    c->importing[slot] = n;
+}
+
 static inline cnode_t *cluster_state_epoch_node(cnode_t *n) /* nodeEpoch: a replica's master */
 {
     return (cnode_is_replica(n) && n->master) ? n->master : n;

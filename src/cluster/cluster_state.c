@@ -302,9 +302,9 @@ void cluster_state_node_del(cluster_t *c, cnode_t *n)
         cluster_mf_reset(c);
     for (int j = 0; j < CLUSTER_SLOTS; j++) {
         if (c->importing[j] == n)
-            c->importing[j] = NULL;
+            cluster_state_set_importing(c, j, NULL);
         if (c->migrating[j] == n)
-            c->migrating[j] = NULL;
+            cluster_state_set_migrating(c, j, NULL);
         if (c->slots[j] == n)
             cluster_state_del_slot(c, j);
     }
@@ -472,6 +472,7 @@ void cluster_state_close_all_slots(cluster_t *c)
 {
     memset(c->migrating, 0, sizeof c->migrating);
     memset(c->importing, 0, sizeof c->importing);
+    c->n_markers = 0;
 }
 
 uint64_t cluster_state_max_epoch(const cluster_t *c)
