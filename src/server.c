@@ -169,6 +169,8 @@ static int relisten(server_t *srv)
 
 /* ---- shutdown ------------------------------------------------------------- */
 
+#define SHUTDOWN_TIMEOUT_MS 10000 /* Redis 7.0's shutdown-timeout default (10 s) */
+
 static void remove_pidfile(server_t *srv)
 {
     if (srv->pidfile_written && srv->cfg.pidfile != NULL) {
@@ -208,11 +210,49 @@ static int server_shutdown_prepare(server_t *srv, int flags)
     return 0;
 }
 
+/*
+ * Redis 7.0: unless SHUTDOWN NOW, a node with replicas pauses writers, asks
+ * for ACKs and waits (up to shutdown-timeout, 10 s) until every replica has
+ * acknowledged every write. 1 while waiting (checked again each iteration).
+ */
+static int server_shutdown_wait(server_t *srv)
+{
+    uint64_t now = time_ms();
+    int total = 0;
+    if (srv->shutdown_flags & SHUTDOWN_NOW)
+        return 0;
+    if (srv->shutdown_wait_until == 0) {
+        if (server_repl_shutdown_lagging(srv, 1, 0, &total) == 0)
+            return 0;
+        srv->shutdown_wait_until = now + SHUTDOWN_TIMEOUT_MS;
+        srv->pause_writes_until = UINT64_MAX; /* released only by the exit */
+        log_notice("Waiting for replicas before shutting down.");
+        return 1;
+    }
+    if (now < srv->shutdown_wait_until && server_repl_shutdown_lagging(srv, 0, 0, &total) > 0)
+        return 1;
+    int lagging = server_repl_shutdown_lagging(srv, 0, 1, &total);
+    if (lagging > 0)
+        log_warning("%d of %d replicas are in sync when shutting down.", total - lagging, total);
+    else
+        log_notice("%d of %d replicas are in sync when shutting down.", total, total);
+    return 0;
+}
+
+/* Runs at the end of before_sleep: nothing enters the replication stream or
+ * the persistence files between the flush and the exit. */
 static void server_finish_shutdown(server_t *srv)
 {
-    if (!srv->shutdown_prepared && server_shutdown_prepare(srv, srv->shutdown_flags) != 0) {
-        srv->shutdown_asap = 0;
-        return;
+    if (!srv->shutdown_prepared) {
+        if (server_shutdown_wait(srv))
+            return;
+        if (server_shutdown_prepare(srv, srv->shutdown_flags) != 0) {
+            srv->shutdown_asap = 0;
+            srv->shutdown_wait_until = 0;
+            if (srv->pause_writes_until == UINT64_MAX)
+                server_unpause_writes(srv);
+            return;
+        }
     }
     if (srv->cfg.cluster_enabled)
         cluster_stop(srv);
@@ -365,7 +405,14 @@ static void host_client_kill(void *self, session_t *s)
 static int host_shutdown(void *self, int flags, const char **msg)
 {
     server_t *srv = self;
-    if (server_shutdown_prepare(srv, flags) != 0) {
+    int total;
+    /* Writers wait from now on, so the persistence flush misses nothing. With
+     * replicas behind (and no NOW) the flush comes after they caught up, in
+     * server_finish_shutdown, as Redis 7.0 does; else now, to report errors. */
+    srv->pause_writes_until = UINT64_MAX;
+    if (((flags & SHUTDOWN_NOW) || server_repl_shutdown_lagging(srv, 0, 0, &total) == 0) &&
+        server_shutdown_prepare(srv, flags) != 0) {
+        server_unpause_writes(srv);
         *msg = "ERR Errors trying to SHUTDOWN. Check logs.";
         return -1;
     }

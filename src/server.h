@@ -71,8 +71,11 @@ typedef struct server_s {
     char *config_file;
     int shutdown_asap;
     int shutdown_flags;
-    int shutdown_prepared;
-    uint64_t pause_writes_until; /* manual failover: writers wait until then (ms) */ /* persistence already flushed for this shutdown */
+    int shutdown_prepared;        /* persistence already flushed for this shutdown */
+    uint64_t shutdown_wait_until; /* waiting for replicas to catch up until then (ms), 0: not */
+    /* manual failover: writers wait until then (ms); UINT64_MAX: a shutdown
+     * holds them until the exit */
+    uint64_t pause_writes_until;
     int exit_code;
     uint64_t cron_loops;
     int pidfile_written;
@@ -115,6 +118,10 @@ void server_repl_before_sleep(server_t *srv);
 void server_repl_cron(server_t *srv, uint64_t now_ms);
 void repl_feed(server_t *srv, int db, int argc, const slice_t *argv);
 void server_repl_restore(server_t *srv, const char *replid, long long offset, int stream_db);
+/* SHUTDOWN (Redis 7.0): how many replicas (of *total that asked for a sync)
+ * have not acknowledged every write yet (repl_wait_offset). ask: send them
+ * REPLCONF GETACK (at the next before_sleep); report: log each lagging one. */
+int server_repl_shutdown_lagging(server_t *srv, int ask, int report, int *total);
 
 /* End a write pause and run the writes that waited (net/client.c). */
 void server_unpause_writes(server_t *srv);

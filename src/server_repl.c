@@ -554,3 +554,26 @@ void repl_feed(server_t *srv, int db, int argc, const slice_t *argv)
     if (glue.repl != NULL && !srv->env.loading)
         repl_feed_command(glue.repl, db, argc, argv);
 }
+
+int server_repl_shutdown_lagging(server_t *srv, int ask, int report, int *total)
+{
+    repl_t *r = glue.repl;
+    long long off = repl_wait_offset(r);
+    int n = 0, lagging = 0;
+    for (size_t i = 0; i < repl_replica_count(r); i++) {
+        repl_replica_info_t ri;
+        if (repl_replica_get(r, i, srv->env.now_ms, &ri) != 0 || ri.state[0] == '\0')
+            continue; /* only REPLCONF so far: not a replica yet */
+        n++;
+        if (strcmp(ri.state, "online") != 0 || ri.ack_off < off) {
+            lagging++;
+            if (report)
+                log_warning("Lagging replica %s:%d reported offset %lld behind master, state=%s.",
+                            ri.ip, ri.port, off - ri.ack_off, ri.state);
+        }
+    }
+    if (ask && lagging > 0)
+        repl_request_acks(r);
+    *total = n;
+    return lagging;
+}

@@ -705,6 +705,8 @@ static void bus_on_pause_writes(void *ctx, uint64_t until_ms)
     repl_t *r = repl_get();
     if (r != NULL)
         repl_pause_own_writes(r, until_ms != 0);
+    if (b->srv->pause_writes_until == UINT64_MAX)
+        return; /* a shutdown holds the writers until the exit (server.c) */
     if (until_ms == 0)
         server_unpause_writes(b->srv);
     else
@@ -907,6 +909,12 @@ void cluster_stop(server_t *srv)
     cluster_bus_t *b = srv->cluster_bus;
     if (b == NULL || b->stopped)
         return;
+    /* A master serving slots hands them to its best replica: the MFSTART is
+     * written now, before the links close (see cluster_shutdown_handoff). */
+    if (cluster_shutdown_handoff(b->c, time_ms()) != NULL) {
+        bus_drain_outbox(b);
+        bus_flush_pending(b);
+    }
     char err[512];
     if (bus_save(b, 1, err, sizeof(err)) != 0)
         log_warning("Saving the cluster configuration on shutdown: %s", err);

@@ -45,7 +45,10 @@ int cluster_start(struct server_s *srv, char *err, size_t cap);
  */
 void cluster_before_sleep(struct server_s *srv);
 
-/* Shutdown: saves nodes.conf and closes the bus listeners and links. */
+/* Shutdown: a master serving slots first hands them over to its best replica
+ * (cluster_shutdown_handoff; the MFSTART is written to the link before it
+ * closes), then nodes.conf is saved and the bus listeners and links close.
+ * Call it after the replicas were given every byte of the stream. */
 void cluster_stop(struct server_s *srv);
 
 /* CLUSTER SAVECONFIG: save nodes.conf now (fsync'd). 0, or -1 with err. */

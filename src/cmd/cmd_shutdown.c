@@ -40,7 +40,8 @@ static void cmd_shutdown(cmd_ctx_t *ctx)
         return;
     }
     if (abort) {
-        /* Shutdowns here never wait for replicas, so none is ever in progress. */
+        /* Not supported: a shutdown waiting for lagging replicas (server.c,
+         * up to 10 s) cannot be cancelled, cmd_host_t has no hook for it. */
         reply_error(ctx->r, "ERR No shutdown in progress.");
         return;
     }
