@@ -318,6 +318,8 @@ static void server_before_sleep(uv_prepare_t *h)
         c->flags &= ~CLI_QUEUED_WRITE;
         client_flush(c);
     }
+    if (srv->cfg.cluster_enabled)
+        cluster_after_replies(srv);
     /* 5. reap closed clients */
     while (srv->closing.head != NULL) {
         client_t *c = srv->closing.head;

@@ -539,7 +539,9 @@ static void link_connect(cluster_bus_t *b, cnode_t *n)
         return;
     clink_t *k = link_new(b, n, 0);
     n->link = k;
-    uv_tcp_nodelay(&k->tcp, 1);
+    /* Socket options as Redis 7.0 sets them: none on an outbound link (so a
+     * burst of messages is coalesced by Nagle, as between Redis nodes), and
+     * TCP_NODELAY plus keepalive at 2 x node-timeout on an accepted one. */
     link_bind_source(k, v6);
     snprintf(k->peer_ip, sizeof(k->peer_ip), "%s", n->ip);
     int rc = uv_tcp_connect(&k->connect_req, &k->tcp, (struct sockaddr *)&ss, link_on_connect);
@@ -564,6 +566,8 @@ static void bus_on_accept(uv_stream_t *server, int status)
         return;
     }
     uv_tcp_nodelay(&k->tcp, 1);
+    unsigned idle = (unsigned)(b->cfg.node_timeout * 2 / 1000);
+    uv_tcp_keepalive(&k->tcp, 1, idle > 0 ? idle : 1);
     link_names(k);
     k->connected = 1;
     log_verbose("Accepting cluster node connection from %s", k->peer_ip);
@@ -900,6 +904,13 @@ void cluster_before_sleep(server_t *srv)
         b->scan_needed = 0;
         bus_scan(b, now, 0);
     }
+}
+
+void cluster_after_replies(server_t *srv)
+{
+    cluster_bus_t *b = srv->cluster_bus;
+    if (b == NULL || b->stopped)
+        return;
     bus_drain_outbox(b);
     bus_flush_pending(b);
 }

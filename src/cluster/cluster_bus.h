@@ -39,11 +39,18 @@ int cluster_start(struct server_s *srv, char *err, size_t cap);
 /*
  * before_sleep step 1 (before replies are flushed): recomputes the cluster state
  * if asked, saves nodes.conf (atomically, fsync'd) when the state machine asked
- * for it, applies link resets, and writes the state machine's outbox to the
- * links. A failed save is fatal, as in Redis ("Fatal: can't update cluster
+ * for it and applies link resets; the outbox goes out in cluster_after_replies.
+ * A failed save is fatal, as in Redis ("Fatal: can't update cluster
  * config file.").
  */
 void cluster_before_sleep(struct server_s *srv);
+
+/* After the client replies of this iteration are written: the bus messages
+ * queued meanwhile (outbox) go out. Redis writes its bus links on the next
+ * loop turn, after the replies; keeping that order matters to redis-cli's
+ * resharding, whose next SETSLOT on another node then usually arrives before
+ * the PONG that would announce the same change. */
+void cluster_after_replies(struct server_s *srv);
 
 /* Shutdown: a master serving slots first hands them over to its best replica
  * (cluster_shutdown_handoff; the MFSTART is written to the link before it

@@ -290,7 +290,9 @@ int cmd_call(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc, slice
     if (!(cmd->flags & CMD_SKIP_SLOWLOG))
         slowlog_push(env, s, argc, argv, dur);
     latency_command(env, cmd, dur);
-    if (env->host != NULL && env->host->monitor_feed != NULL && !(cmd->flags & CMD_SKIP_MONITOR))
+    /* As Redis 7.0: administrative commands are not shown to monitors. */
+    if (env->host != NULL && env->host->monitor_feed != NULL &&
+        !(cmd->flags & (CMD_SKIP_MONITOR | CMD_ADMIN)))
         env->host->monitor_feed(env->host->self, s, argc, argv);
     cmd_after_call_hook(env, s, cmd, argc, argv, ctx.dirty);
     return (s->flags & SESS_CLOSE_AFTER_REPLY) ? -1 : 0;

@@ -324,3 +324,36 @@ def test_help_flag():
         out = (p.stdout + p.stderr).decode("utf-8", "replace")
         assert "Usage" in out, (flag, out)
         assert "--port" in out, (flag, out)
+
+
+def _monitor_commands(port, commands):
+    """The command part of every MONITOR line seen while commands run on
+    another connection (timestamps and client addresses dropped)."""
+    mon = socket.create_connection(("127.0.0.1", port), timeout=5)
+    mon.sendall(b"MONITOR\r\n")
+    assert mon.recv(64) == b"+OK\r\n"
+    r = redis.Redis(port=port)
+    for c in commands:
+        try:
+            r.execute_command(*c)
+        except redis.ResponseError:
+            pass
+    r.execute_command("ECHO", "done")
+    buf = b""
+    end = time.monotonic() + 5
+    while b'"ECHO" "done"' not in buf and time.monotonic() < end:
+        buf += mon.recv(65536)
+    mon.close()
+    return [line.split(b"] ", 1)[1] for line in buf.split(b"\r\n") if b"] " in line]
+
+
+def test_monitor_hides_admin_commands_like_redis(tessera, redis_ref):
+    """MONITOR shows data commands, never administrative ones (CONFIG, DEBUG,
+    CLIENT KILL...), exactly as redis-server 7.0 lists them."""
+    commands = [("SET", "k", "v"), ("CONFIG", "GET", "maxmemory"), ("GET", "k"),
+                ("CONFIG", "SET", "maxmemory-samples", "5"), ("CLIENT", "LIST"),
+                ("DEBUG", "SLEEP", "0"), ("INCR", "n"), ("LPUSH", "l", "a", "b")]
+    ours = _monitor_commands(tessera.port, commands)
+    theirs = _monitor_commands(redis_ref.port, commands)
+    assert ours == theirs
+    assert b'"SET" "k" "v"' in ours and not any(b"CONFIG" in x for x in ours)
