@@ -276,10 +276,13 @@ int cmd_call(cmd_env_t *env, session_t *s, const cmd_def_t *cmd, int argc, slice
     reply_t *r = s->r;
     uint64_t errs = r->errors;
     cmd_ctx_t ctx = {.env = env, .s = s, .r = r, .cmd = cmd, .argc = argc, .argv = argv};
-    uint64_t t0 = time_mono_us();
+    uint64_t t0 = env->call_batch && env->call_clock_us ? env->call_clock_us : time_mono_us();
     s->last_cmd = cmd;
     cmd->proc(&ctx);
-    uint64_t dur = time_mono_us() - t0;
+    uint64_t t1 = time_mono_us();
+    uint64_t dur = t1 - t0;
+    if (env->call_batch)
+        env->call_clock_us = t1;
     cmd->stats->calls++;
     cmd->stats->usec += dur;
     if (r->errors != errs)

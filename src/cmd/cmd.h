@@ -199,6 +199,12 @@ typedef struct cmd_env_s {
     const cmd_host_t *host;
     uint64_t now_ms;   /* cached clock of this loop iteration (commands see one time) */
     uint64_t now_us;
+    /* While call_batch is set (net/client.c, around one client's parsed
+     * input), call_clock_us is the monotonic end of the previous command of
+     * the batch (0 before the first): the next command's duration starts
+     * there, so a pipelined batch reads the clock once per command, not twice. */
+    int call_batch;
+    uint64_t call_clock_us;
     int loading;       /* reply -LOADING to most commands */
     int active_expire; /* DEBUG SET-ACTIVE-EXPIRE */
     int cluster_mode;  /* cluster-enabled yes */

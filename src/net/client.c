@@ -241,6 +241,8 @@ static void client_process_input(client_t *c)
 {
     server_t *srv = c->srv;
     c->flags |= CLI_EXECUTING;
+    srv->env.call_batch = 1;
+    srv->env.call_clock_us = 0;
     while (c->qpos < c->qlen && !(c->flags & CLI_CLOSING) &&
            !(c->sess.flags & (SESS_CLOSE_AFTER_REPLY | SESS_BLOCKED))) {
         size_t used = 0;
@@ -262,6 +264,7 @@ static void client_process_input(client_t *c)
             client_run(c, req.argc, req.argv);
         c->qpos += used;
     }
+    srv->env.call_batch = 0;
     c->flags &= ~CLI_EXECUTING;
     if (c->qpos == c->qlen)
         c->qpos = c->qlen = 0;
