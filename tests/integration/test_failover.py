@@ -89,6 +89,19 @@ class Writer(threading.Thread):
         self.join(30)
 
 
+def kill_under_load(writer_port, victim, heir, what):
+    """Start a WAIT-confirmed writer on writer_port, kill -9 victim once 300
+    writes are confirmed, wait for heir's promotion: (writer, seconds taken)."""
+    writer = Writer(writer_port)
+    writer.start()
+    wait_for(lambda: len(writer.confirmed) > 300, 30, "confirmed writes before the kill")
+    victim.proc.send_signal(signal.SIGKILL)
+    victim.proc.wait(timeout=5)
+    t0 = time.monotonic()
+    wait_for(lambda: role(heir.port) == b"master", 10 * NODE_TIMEOUT / 1000, what)
+    return writer, time.monotonic() - t0
+
+
 def test_kill_master_failover_restart_and_manual_failback():
     nodes = start_nodes(TESSERA_BIN, "tessera-failover", 6)
     try:
@@ -98,16 +111,8 @@ def test_kill_master_failover_restart_and_manual_failback():
         heir = replica_of(nodes, victim)
         wait_for(lambda: redis.Redis(port=heir.port).info("replication")
                  .get("master_link_status") == "up", 20, "replica link up")
-        writer = Writer(masters[1].port)
-        writer.start()
-        wait_for(lambda: len(writer.confirmed) > 300, 30, "confirmed writes before the kill")
-
-        victim.proc.send_signal(signal.SIGKILL)
-        victim.proc.wait(timeout=5)
-        t0 = time.monotonic()
-        wait_for(lambda: role(heir.port) == b"master", 10 * NODE_TIMEOUT / 1000,
-                 "the replica to be promoted")
-        took = time.monotonic() - t0
+        writer, took = kill_under_load(masters[1].port, victim, heir,
+                                       "the replica to be promoted")
         others = [n for n in nodes if n is not victim]
         wait_for(lambda: all(cluster_info(n.port).get("cluster_state") == "ok" for n in others),
                  20, "cluster_state:ok after the failover")
@@ -397,16 +402,8 @@ def test_mixed_cluster_master_death(victim_kind):
         build_cluster(masters, replicas)
         victim, heir = masters[0], replicas[0]
         heir_id = my_line(heir.port)[0]
-        writer = Writer(masters[1].port)
-        writer.start()
-        wait_for(lambda: len(writer.confirmed) > 300, 30, "confirmed writes before the kill")
-
-        victim.proc.send_signal(signal.SIGKILL)
-        victim.proc.wait(timeout=5)
-        t0 = time.monotonic()
-        wait_for(lambda: role(heir.port) == b"master", 10 * NODE_TIMEOUT / 1000,
-                 "the %s replica to be promoted" % other_kind)
-        took = time.monotonic() - t0
+        writer, took = kill_under_load(masters[1].port, victim, heir,
+                                       "the %s replica to be promoted" % other_kind)
         others = [n for n in nodes if n is not victim]
         wait_for(lambda: all(cluster_info(n.port).get("cluster_state") == "ok" for n in others),
                  20, "cluster_state:ok after the failover")

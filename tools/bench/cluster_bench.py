@@ -52,7 +52,6 @@ Usage:  make bench-cluster      python3 tools/bench/cluster_bench.py --rounds 3
 import argparse
 import csv
 import io
-import json
 import os
 import re
 import subprocess
@@ -471,15 +470,9 @@ def main(argv=None):
     finally:
         cc.cleanup_all()
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=2, default=list)
-        cc.log("wrote %s" % args.json)
+        cc.write_json(args.json, doc)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except RuntimeError as e:
-        cc.log("cluster_bench: %s" % e)
-        sys.exit(1)
+    cc.run_main(main, "cluster_bench")

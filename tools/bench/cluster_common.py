@@ -16,6 +16,7 @@ Ports: client ports are drawn in 21000-22767 so that the bus port
 Linux ephemeral range (32768-60999); both must be free when picked.
 """
 import binascii
+import json
 import os
 import random
 import shutil
@@ -41,6 +42,22 @@ BUS_OFFSET = 10000
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def write_json(path, doc):
+    """The report as JSON, for --json."""
+    with open(path, "w") as f:
+        json.dump(doc, f, indent=2, default=list)
+    log("wrote %s" % path)
+
+
+def run_main(main, name):
+    """Exit with main()'s status; a run that could not be measured exits 1 with its reason."""
+    try:
+        sys.exit(main())
+    except RuntimeError as e:
+        log("%s: %s" % (name, e))
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------- ports

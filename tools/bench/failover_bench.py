@@ -27,7 +27,6 @@ Usage:  make bench-failover     python3 tools/bench/failover_bench.py --trials 5
         python3 tools/bench/failover_bench.py --trials 1 --json out.json
 """
 import argparse
-import json
 import os
 import socket
 import sys
@@ -156,15 +155,9 @@ def main(argv=None):
                "node_timeout": args.node_timeout, "poll_ms": args.poll_ms, "runs": runs,
                "tessera_median_ms": med["tessera"], "redis_median_ms": med["redis"],
                "ratio": r, "target": TARGET}
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=2)
-        cc.log("wrote %s" % args.json)
+        cc.write_json(args.json, doc)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except RuntimeError as e:
-        cc.log("failover_bench: %s" % e)
-        sys.exit(1)
+    cc.run_main(main, "failover_bench")

@@ -14,7 +14,6 @@ test: it reports, it does not judge.
 Usage:  python3 tools/bench/migrate_stall.py [--members 1000000] [--trials 3]
 """
 import argparse
-import os
 import shutil
 import statistics
 import subprocess

@@ -32,7 +32,6 @@ Usage:  make bench-reshard      python3 tools/bench/reshard_bench.py --trials 2
         python3 tools/bench/reshard_bench.py --keys 100000 --trials 1   (development)
 """
 import argparse
-import json
 import os
 import random
 import socket
@@ -295,15 +294,9 @@ def main(argv=None):
                "keys": args.keys, "slots": args.slots, "pipeline": args.pipeline,
                "get_rate": args.get_rate, "runs": runs,
                "medians": {k: {"tessera": v[0], "redis": v[1]} for k, v in meds.items()}}
-        with open(args.json, "w") as f:
-            json.dump(doc, f, indent=2)
-        cc.log("wrote %s" % args.json)
+        cc.write_json(args.json, doc)
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except RuntimeError as e:
-        cc.log("reshard_bench: %s" % e)
-        sys.exit(1)
+    cc.run_main(main, "reshard_bench")
