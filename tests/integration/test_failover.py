@@ -228,7 +228,8 @@ class DirectWriter(threading.Thread):
     """One connection to one node: SET key value for each of keys in turn, then
     (wait=True) WAIT 1 100 after each accepted SET. results holds (key, outcome, detail,
     monotonic time of the reply): outcome "ok" (detail: WAIT confirmed it), or
-    "moved" (detail: the port it was redirected to), or "err" (the text)."""
+    "moved" (detail: the port it was redirected to), or "err" (the text).
+    sent_at[key] is the monotonic time the SET was sent."""
 
     def __init__(self, port, keys, wait=True):
         super().__init__(daemon=True)
@@ -236,6 +237,7 @@ class DirectWriter(threading.Thread):
         self.wait = wait
         self.r = redis.Redis(port=port, socket_timeout=20, single_connection_client=True)
         self.results = []
+        self.sent_at = {}
         self.stop_flag = threading.Event()
 
     def run(self):
@@ -243,6 +245,7 @@ class DirectWriter(threading.Thread):
         for key in self.keys:
             if self.stop_flag.is_set() or time.monotonic() > deadline:
                 break
+            self.sent_at[key] = time.monotonic()
             try:
                 self.r.set(key, "v-" + key)
             except redis.ResponseError as e:
@@ -318,7 +321,10 @@ def test_sigstop_master_steps_down_and_drops_late_writes():
         wait_for(lambda: writer.count("moved", heir.port, after=t_cont) >= 20, 15,
                  "the old master's client to be redirected")
         writer.stop()
-        late_ok = [k for k, o, d, t in writer.results if o == "ok" and t > t_cont]
+        # Late: sent once the master was surely stopped, so taken after SIGCONT (a
+        # SET sent just before the stop may have been applied and replicated).
+        late_ok = [k for k, o, d, t in writer.results
+                   if o == "ok" and writer.sent_at[k] > t_stop + 0.1]
         late_replies = read_replies(late_conn, len(late_keys))
         late_conn.close()
         late_ok += [k for k, rep in zip(late_keys, late_replies) if rep == b"+OK"]
