@@ -229,9 +229,10 @@ static int server_shutdown_wait(server_t *srv)
         log_notice("Waiting for replicas before shutting down.");
         return 1;
     }
-    if (now < srv->shutdown_wait_until && server_repl_shutdown_lagging(srv, 0, 0, &total) > 0)
+    int timed_out = now >= srv->shutdown_wait_until;
+    int lagging = server_repl_shutdown_lagging(srv, 0, timed_out, &total);
+    if (lagging > 0 && !timed_out)
         return 1;
-    int lagging = server_repl_shutdown_lagging(srv, 0, 1, &total);
     if (lagging > 0)
         log_warning("%d of %d replicas are in sync when shutting down.", total - lagging, total);
     else
