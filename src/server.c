@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/mem.h"
 #include "lib/util.h"
+#include "cluster/cluster.h"
 #include "cluster/cluster_bus.h"
 #include "cmd/cmd_hooks.h"
 #include "ks/db.h"
@@ -197,6 +198,15 @@ static void write_pidfile(server_t *srv)
     srv->pidfile_written = 1;
 }
 
+/* From the start of a shutdown until it is abandoned, the cluster node takes
+ * no part in failovers (cluster_set_shutting_down). */
+static void server_set_shutting_down(server_t *srv, int on)
+{
+    srv->shutdown_asap = on;
+    if (srv->cluster != NULL)
+        cluster_set_shutting_down(srv->cluster, on);
+}
+
 /* Flush what must survive (AOF, RDB). 0, or -1 when the shutdown must not happen. */
 static int server_shutdown_prepare(server_t *srv, int flags)
 {
@@ -248,7 +258,7 @@ static void server_finish_shutdown(server_t *srv)
         if (server_shutdown_wait(srv))
             return;
         if (server_shutdown_prepare(srv, srv->shutdown_flags) != 0) {
-            srv->shutdown_asap = 0;
+            server_set_shutting_down(srv, 0);
             srv->shutdown_wait_until = 0;
             if (srv->pause_writes_until == UINT64_MAX)
                 server_unpause_writes(srv);
@@ -276,7 +286,7 @@ static void server_on_signal(uv_signal_t *h, int signum)
         exit(1);
     }
     log_warning("Received %s scheduling shutdown...", signum == SIGINT ? "SIGINT" : "SIGTERM");
-    srv->shutdown_asap = 1;
+    server_set_shutting_down(srv, 1);
     srv->shutdown_flags = SHUTDOWN_NOFLAGS;
 }
 
@@ -419,7 +429,7 @@ static int host_shutdown(void *self, int flags, const char **msg)
         *msg = "ERR Errors trying to SHUTDOWN. Check logs.";
         return -1;
     }
-    srv->shutdown_asap = 1;
+    server_set_shutting_down(srv, 1);
     srv->shutdown_flags = flags;
     return 0;
 }

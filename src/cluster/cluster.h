@@ -411,6 +411,14 @@ int cluster_failover_start(cluster_t *c, int mode, char *err, size_t cap, uint64
  * outbox: run the transport's before_sleep/flush before closing the bus links.
  */
 cnode_t *cluster_shutdown_handoff(cluster_t *c, uint64_t now_ms);
+/*
+ * The server has begun (on = 1) or abandoned (on = 0) a shutdown. While it is
+ * shutting down, myself takes no part in failovers: it grants no vote, ignores
+ * a hand-over from its master and starts no election. When a whole cluster is
+ * stopped at once (docker stop of every node, a host reboot) this keeps one
+ * master's hand-over from promoting a replica that is about to exit too.
+ */
+void cluster_set_shutting_down(cluster_t *c, int on);
 
 /* Election phases (replica side, see cluster_election.c). */
 enum {

@@ -154,7 +154,7 @@ static void cant_failover(cluster_t *c, int reason, uint64_t now_ms)
 static int election_allowed(const cluster_t *c, int manual)
 {
     const cnode_t *me = c->myself;
-    if (!cnode_is_replica(me) || !me->master)
+    if (!cnode_is_replica(me) || !me->master || c->shutting_down)
         return 0;
     if (!cnode_failed(me->master) && !manual)
         return 0;

@@ -12,8 +12,8 @@
  * cluster_mf.c. A FAILOVER_AUTH_REQUEST flagged FORCEACK (manual failover) is
  * granted although the candidate's master is not FAIL, as in Redis.
  *
- * Must not: read the clock, touch links, or vote while we are a replica or a
- * master without slots.
+ * Must not: read the clock, touch links, or vote while we are a replica, a
+ * master without slots, or shutting down (see cluster_set_shutting_down).
  * Invariants: last_vote_epoch <= current_epoch; at most one ACK per epoch; no
  * second vote for replicas of the same master within 2 x node_timeout
  * (master->voted_time).
@@ -77,6 +77,10 @@ void cluster_failover_vote(cluster_t *c, cnode_t *node, const bus_hdr_t *req, ui
     cnode_t *me = c->myself;
     if (cnode_is_replica(me) || me->num_slots == 0)
         return; /* only masters serving slots vote */
+    if (c->shutting_down) {
+        log_warning("Failover auth denied to %.40s: I am shutting down", node->name);
+        return;
+    }
     if (req->current_epoch < c->current_epoch) {
         log_warning("Failover auth denied to %.40s: reqEpoch (%llu) < curEpoch(%llu)", node->name,
                     (unsigned long long)req->current_epoch,

@@ -68,6 +68,8 @@
  * known: once it has processed that offset (nothing acknowledged is lost) it asks
  * for votes with FORCEACK — Redis 7.0 voters grant those — within
  * CLUSTER_MF_TIMEOUT, else it gives up and the ordinary failover applies.
+ * A node that is itself shutting down neither takes a hand-over nor votes for
+ * one (cluster_set_shutting_down), so stopping every node at once rarely swaps roles.
  */
 #include "cluster/cluster_priv.h"
 
@@ -186,6 +188,11 @@ void cluster_mf_on_mfstart(cluster_t *c, cluster_link_in_t *in, cnode_t *sender,
     /* The SHUTDOWN hand-over: our master, FORCEACK, its final offset. */
     if (!cnode_is_replica(me) || me->master != sender || !(h->mflags[0] & BUS_MF_FORCEACK))
         return;
+    if (c->shutting_down) {
+        log_warning("My master %.40s hands its slots over to me, but I am shutting down too.",
+                    sender->name);
+        return;
+    }
     cluster_mf_reset(c);
     e->mf_end = now_ms + CLUSTER_MF_TIMEOUT;
     e->mf_master_offset = h->offset;
@@ -262,6 +269,13 @@ cnode_t *cluster_shutdown_handoff(cluster_t *c, uint64_t now_ms)
                 best->name, (unsigned long long)best->repl_offset,
                 (unsigned long long)cluster_election_my_offset(c));
     return best;
+}
+
+void cluster_set_shutting_down(cluster_t *c, int on)
+{
+    c->shutting_down = on != 0;
+    if (on && cnode_is_replica(c->myself))
+        cluster_mf_reset(c); /* a hand-over or manual failover in progress ends here */
 }
 
 /* ---- validator ---------------------------------------------------------------------- */

@@ -76,6 +76,7 @@ struct cluster_s {
     cluster_election_t election;
     int master_link_up;        /* replica: replication link connected */
     uint64_t master_link_time; /* ms, last data from the master (0 = never/unknown) */
+    int shutting_down;         /* cluster_set_shutting_down: no votes, no elections */
 };
 
 /* ---- cluster_state.c: node table, slots, outbox, helpers ---------------------- */

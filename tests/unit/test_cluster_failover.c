@@ -464,6 +464,40 @@ static void test_shutdown_handoff(void **st)
     run_handoff(6500);
 }
 
+/* Every node stopped at once: master 0 hands over at its exit, but a replica
+ * that is shutting down too ignores the hand-over, and masters that are
+ * shutting down grant no vote, so roles stay as they were. */
+static void run_handoff_while_all_stop(int replica_stopping)
+{
+    sim_cluster_3x2();
+    S.repl = 1;
+    S.off[0] = S.off[3] = 7000;
+    sim_run_ms(1000);
+    cluster_set_shutting_down(S.c[replica_stopping ? 3 : 1], 1);
+    cluster_set_shutting_down(S.c[2], 1);
+    assert_ptr_equal(cluster_shutdown_handoff(S.c[0], S.now), view(0, 3));
+    cluster_out_t o;
+    sim_save(0);
+    assert_true(cluster_out_pop(S.c[0], &o));
+    sim_deliver_one(0, o.to, o.data, o.len);
+    mem_free(o.data);
+    sim_kill(0);
+    assert_int_equal(cluster_mf_phase(S.c[3]),
+                     replica_stopping ? CLUSTER_MF_NONE : CLUSTER_MF_ELECTION);
+    sim_run_ms(TIMEOUT / 2);
+    assert_false(is_master(3));
+    for (int v = 1; v <= 2; v++)
+        assert_int_equal(cluster_stats_sent(S.c[v], BUS_TYPE_FAILOVER_AUTH_ACK), 0);
+    sim_free();
+}
+
+static void test_handoff_while_all_stop(void **st)
+{
+    (void)st;
+    run_handoff_while_all_stop(1);
+    run_handoff_while_all_stop(0);
+}
+
 /* A Redis 7.0-style node ignores MFSTART from anyone but its own replica: a
  * master receiving one from another master (or a FORCEACK one) does nothing. */
 static void test_mfstart_from_non_replica_ignored(void **st)
@@ -553,6 +587,7 @@ int main(void)
         cmocka_unit_test(test_replica_no_failover),
         cmocka_unit_test(test_election_expires_and_retries),
         cmocka_unit_test(test_shutdown_handoff),
+        cmocka_unit_test(test_handoff_while_all_stop),
         cmocka_unit_test(test_mfstart_from_non_replica_ignored),
         cmocka_unit_test(test_replica_migration),
     };
