@@ -284,6 +284,10 @@ def test_07_scale_out_node7_node8(cl):
     wait_until("every node to know node-7", lambda: all(
         id7 in cluster_nodes(cl.port(n)) and "handshake" not in cluster_nodes(cl.port(n))[id7]["flags"]
         for n in range(1, 8)), 60)
+    # A new master reports cluster_state:fail until it has seen every slot owner for the
+    # rejoin delay (min(node-timeout, 5 s), as Redis 7.0 does), and refuses the keys
+    # MIGRATE sends it (-CLUSTERDOWN) until then: reshard only once it is ok.
+    wait_until("cluster_state:ok on node-7", lambda: all_state_ok([cl.port(7)]), 60)
     require_check_ok(cl.port(1))
     cli_cluster("reshard", "127.0.0.1:%d" % cl.port(1), "--cluster-from", "all", "--cluster-to", id7,
                 "--cluster-slots", "4096", "--cluster-yes", timeout=600)
