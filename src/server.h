@@ -49,6 +49,9 @@ typedef struct server_s {
     uv_prepare_t before_sleep;
     uv_timer_t cron;
     uv_idle_t evict_idle;   /* active while eviction has work left */
+    uv_idle_t spin_idle;    /* active while requests arrive densely (server_spin) */
+    uint64_t spin_last_ns;  /* uv_hrtime of the last loop turn that sent replies */
+    int spin_dense;         /* that turn came under SERVER_SPIN_NS after the one before */
     uv_signal_t sigterm, sigint;
     listener_t *listeners[SERVER_MAX_LISTENERS]; /* heap: freed in their close callback */
     int nlisteners;

@@ -62,20 +62,6 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_common as cc  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-# ---------------------------------------------------------------- CPU accounting
-
-def cpu_seconds(pid):
-    """utime + stime of pid (all threads), in seconds; None if gone."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    except (OSError, IndexError, ValueError):
-        return None
-
 
 def commands_processed(nodes):
     return sum(int(cc.info(n.port, "stats")["total_commands_processed"]) for n in nodes)
@@ -93,8 +79,8 @@ class Sampler(threading.Thread):
         self.result = None
 
     def snapshot(self):
-        return (time.monotonic(), cpu_seconds(self.client_pid),
-                sum(cpu_seconds(n.pid) or 0.0 for n in self.nodes),
+        return (time.monotonic(), cc.cpu_seconds(self.client_pid),
+                sum(cc.cpu_seconds(n.pid) or 0.0 for n in self.nodes),
                 commands_processed(self.nodes))
 
     def run(self):

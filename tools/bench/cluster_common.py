@@ -3,8 +3,9 @@
 cluster_common.py — what the cluster benchmarks (cluster_bench.py,
 failover_bench.py, reshard_bench.py) share: a small RESP client, cluster
 nodes started from a binary (tessera-server or redis-server, same settings),
-`redis-cli --cluster create`, waiting for a stable cluster, key slots, and
-the median/percentile/table helpers.
+`redis-cli --cluster create`, waiting for a stable cluster, key slots, the
+CPU time of a process (also used by bench.py), and the median/percentile/table
+helpers.
 
 Owns: the processes it starts (every Node is in a registry; cleanup_all()
 stops them, and install_signal_handlers() makes SIGTERM/SIGINT run it).
@@ -61,6 +62,19 @@ def run_main(main, name):
 
 
 # ---------------------------------------------------------------- ports
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """utime + stime of pid (all threads), in seconds; None if gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
 
 def port_free(port):
     s = socket.socket()
