@@ -306,24 +306,36 @@ static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
  * a request costs us, and adds its latency to every round trip. Measured with
  * redis-benchmark on its own core (bench.py --pin): GET with 2 clients, 67.8k
  * requests/s instead of 30.4k without polling, and 9.0 instead of 13.1 us of
- * server CPU per request. The cost: a server sharing its core with busy
- * clients takes some of their time while it polls. Traffic
- * with gaps over SERVER_SPIN_NS lets the loop sleep as before, so an idle
- * server burns nothing and a polling episode costs at most SERVER_SPIN_NS.
+ * server CPU per request. Traffic with gaps over SERVER_SPIN_NS lets the loop
+ * sleep as before, so an idle server burns nothing and a polling episode
+ * costs at most SERVER_SPIN_NS.
+ *
+ * Polling pays only on a core of our own. When two polling turns are more
+ * than SERVER_SPIN_PREEMPTED_NS apart, something else (another node, the
+ * clients) wanted this core and the scheduler took it from us: polling then
+ * stops for SERVER_SPIN_BACKOFF_NS, so co-located processes (several nodes on
+ * one host) lose at most a time slice per back-off period to it.
  */
 #define SERVER_SPIN_NS 50000u
+#define SERVER_SPIN_PREEMPTED_NS 1000000u
+#define SERVER_SPIN_BACKOFF_NS 1000000000u
 
 static void server_spin(server_t *srv, int replied)
 {
     uint64_t now = uv_hrtime();
+    int spinning = uv_is_active((uv_handle_t *)&srv->spin_idle);
+    if (spinning && now - srv->spin_turn_ns > SERVER_SPIN_PREEMPTED_NS)
+        srv->spin_off_until = now + SERVER_SPIN_BACKOFF_NS;
+    srv->spin_turn_ns = now;
     if (replied) {
         srv->spin_dense = now - srv->spin_last_ns < SERVER_SPIN_NS;
         srv->spin_last_ns = now;
     }
-    int spin = srv->spin_dense && now - srv->spin_last_ns < SERVER_SPIN_NS;
-    if (spin && !uv_is_active((uv_handle_t *)&srv->spin_idle))
+    int spin = srv->spin_dense && now - srv->spin_last_ns < SERVER_SPIN_NS &&
+               now >= srv->spin_off_until;
+    if (spin && !spinning)
         uv_idle_start(&srv->spin_idle, server_on_evict_idle);
-    else if (!spin && uv_is_active((uv_handle_t *)&srv->spin_idle))
+    else if (!spin && spinning)
         uv_idle_stop(&srv->spin_idle);
 }
 

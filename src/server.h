@@ -52,6 +52,8 @@ typedef struct server_s {
     uv_idle_t spin_idle;    /* active while requests arrive densely (server_spin) */
     uint64_t spin_last_ns;  /* uv_hrtime of the last loop turn that sent replies */
     int spin_dense;         /* that turn came under SERVER_SPIN_NS after the one before */
+    uint64_t spin_turn_ns;  /* uv_hrtime of the last loop turn */
+    uint64_t spin_off_until; /* no polling before this uv_hrtime (we were preempted) */
     uv_signal_t sigterm, sigint;
     listener_t *listeners[SERVER_MAX_LISTENERS]; /* heap: freed in their close callback */
     int nlisteners;

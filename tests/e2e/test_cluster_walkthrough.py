@@ -297,6 +297,12 @@ def test_07_scale_out_node7_node8(cl):
                 "--cluster-slave", "--cluster-master-id", id7, timeout=60)
     wait_until("node-8 to be node-7's replica with its link up",
                lambda: is_replica_of(cl.port(8), cl.port(7)), 90)
+    # del-node (step 08) sends CLUSTER FORGET to every node: each must know node-8 by then
+    # (a node meets it through gossip; redis-server answers "ERR Unknown node" too).
+    id8 = myid(cl.port(8))
+    wait_until("every node to know node-8", lambda: all(
+        id8 in cluster_nodes(cl.port(n)) and "handshake" not in cluster_nodes(cl.port(n))[id8]["flags"]
+        for n in range(1, 9)), 60)
     wait_until("cluster_state:ok on all eight nodes", lambda: all_state_ok(PORTS), 60)
     require_check_ok(cl.port(1))
     assert cl.nodes[7].client().dbsize() > 0, "no key moved to node-7"
