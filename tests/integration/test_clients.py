@@ -357,3 +357,30 @@ def test_monitor_hides_admin_commands_like_redis(tessera, redis_ref):
     theirs = _monitor_commands(redis_ref.port, commands)
     assert ours == theirs
     assert b'"SET" "k" "v"' in ours and not any(b"CONFIG" in x for x in ours)
+
+
+def _cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_idle_after_load_burns_no_cpu(tessera):
+    """The loop polls instead of sleeping only while requests keep coming
+    (server_spin): after a redis-benchmark burst from 50 clients, and with a
+    lone client pinging every 5 ms, the server sleeps again."""
+    p = run([REDIS_BENCHMARK, "-p", str(tessera.port), "-c", "50", "-n", "100000", "-t", "set,get", "-q"],
+            timeout=120)
+    assert p.returncode == 0, p.stderr
+    time.sleep(0.2)
+    c0, t0 = _cpu_seconds(tessera.pid), time.monotonic()
+    time.sleep(2.0)
+    idle = (_cpu_seconds(tessera.pid) - c0) / (time.monotonic() - t0)
+    assert idle < 0.05, "idle after a burst: %.0f%% of a core" % (idle * 100)
+    r = tessera.client()
+    c0, t0 = _cpu_seconds(tessera.pid), time.monotonic()
+    for _ in range(300):
+        assert r.ping()
+        time.sleep(0.005)
+    light = (_cpu_seconds(tessera.pid) - c0) / (time.monotonic() - t0)
+    assert light < 0.15, "one PING per 5 ms: %.0f%% of a core" % (light * 100)
