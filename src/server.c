@@ -310,22 +310,39 @@ static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
  * sleep as before, so an idle server burns nothing and a polling episode
  * costs at most SERVER_SPIN_NS.
  *
- * Polling pays only on a core of our own. When two polling turns are more
- * than SERVER_SPIN_PREEMPTED_NS apart, something else (another node, the
- * clients) wanted this core and the scheduler took it from us: polling then
- * stops for SERVER_SPIN_BACKOFF_NS, so co-located processes (several nodes on
- * one host) lose at most a time slice per back-off period to it.
+ * Polling pays only on a core of our own. Two polling turns more than
+ * SERVER_SPIN_PREEMPTED_NS apart mean the scheduler gave the core to someone
+ * else meanwhile; SERVER_SPIN_PREEMPTS of those within SERVER_SPIN_WINDOW_NS
+ * mean something else (another node, the clients) keeps wanting this core, not
+ * a passing daemon: polling then stops for SERVER_SPIN_BACKOFF_NS, so that
+ * co-located processes (several nodes on one host) lose at most a few time
+ * slices per back-off period to it.
  */
 #define SERVER_SPIN_NS 50000u
 #define SERVER_SPIN_PREEMPTED_NS 1000000u
+#define SERVER_SPIN_PREEMPTS 3
+#define SERVER_SPIN_WINDOW_NS 50000000u
 #define SERVER_SPIN_BACKOFF_NS 1000000000u
+
+/* A polling turn came late: count it, and stop polling if it keeps happening. */
+static void server_spin_preempted(server_t *srv, uint64_t now)
+{
+    if (now - srv->spin_window_ns > SERVER_SPIN_WINDOW_NS) {
+        srv->spin_window_ns = now;
+        srv->spin_preempts = 0;
+    }
+    if (++srv->spin_preempts >= SERVER_SPIN_PREEMPTS) {
+        srv->spin_off_until = now + SERVER_SPIN_BACKOFF_NS;
+        srv->spin_preempts = 0;
+    }
+}
 
 static void server_spin(server_t *srv, int replied)
 {
     uint64_t now = uv_hrtime();
     int spinning = uv_is_active((uv_handle_t *)&srv->spin_idle);
     if (spinning && now - srv->spin_turn_ns > SERVER_SPIN_PREEMPTED_NS)
-        srv->spin_off_until = now + SERVER_SPIN_BACKOFF_NS;
+        server_spin_preempted(srv, now);
     srv->spin_turn_ns = now;
     if (replied) {
         srv->spin_dense = now - srv->spin_last_ns < SERVER_SPIN_NS;

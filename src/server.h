@@ -54,6 +54,8 @@ typedef struct server_s {
     int spin_dense;         /* that turn came under SERVER_SPIN_NS after the one before */
     uint64_t spin_turn_ns;  /* uv_hrtime of the last loop turn */
     uint64_t spin_off_until; /* no polling before this uv_hrtime (we were preempted) */
+    uint64_t spin_window_ns; /* start of the window in which preemptions are counted */
+    int spin_preempts;       /* preemptions seen while polling in that window */
     uv_signal_t sigterm, sigint;
     listener_t *listeners[SERVER_MAX_LISTENERS]; /* heap: freed in their close callback */
     int nlisteners;
