@@ -298,17 +298,25 @@ static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
 
 /*
  * Poll instead of sleeping while requests arrive densely. A loop turn that
- * sends replies less than SERVER_SPIN_NS after the previous such turn marks
- * the traffic dense; then, until SERVER_SPIN_NS after the last reply, the idle
- * handle keeps libuv's poll from blocking. Under a steady stream of requests
- * the loop never sleeps, so a client's write needs no wake-up of this thread:
- * the wake-up (and the sleep before it) costs both sides more kernel time than
- * a request costs us, and adds its latency to every round trip. Measured with
- * redis-benchmark on its own core (bench.py --pin): GET with 2 clients, 67.8k
- * requests/s instead of 30.4k without polling, and 9.0 instead of 13.1 us of
- * server CPU per request. Traffic with gaps over SERVER_SPIN_NS lets the loop
- * sleep as before, so an idle server burns nothing and a polling episode
- * costs at most SERVER_SPIN_NS.
+ * sends replies less than SERVER_SPIN_DENSE_NS after the previous such turn
+ * starts a polling episode: until SERVER_SPIN_TAIL_NS after the last reply,
+ * the idle handle keeps libuv's poll from blocking. Under a steady stream of
+ * requests the loop never sleeps, so a client's write needs no wake-up of
+ * this thread: the wake-up (and the sleep before it) costs both sides more
+ * kernel time than a request costs us, and adds its latency to every round
+ * trip. Measured with redis-benchmark on its own core (bench.py --pin): GET
+ * with 2 clients, 67.8k requests/s instead of 30.4k without polling, and 9.0
+ * instead of 13.1 us of server CPU per request.
+ *
+ * The tail is longer than the start threshold because a client that parses
+ * big replies sends its next requests in bursts, with a few replies' parsing
+ * between them (redis-benchmark LRANGE of 600 elements: ~30 us a reply). A
+ * 50 us tail slept in those gaps: 22k wake-ups per 100k requests, which cost
+ * the client (the one at 100% CPU there) more than our speed saved it, 0.94x
+ * Redis's requests/s; a 200 us tail keeps the loop awake, 1.03x. Sparse
+ * traffic, replies more than SERVER_SPIN_DENSE_NS apart, never starts an
+ * episode, so an idle or lightly used server sleeps as before, and an episode
+ * outlives the traffic by at most SERVER_SPIN_TAIL_NS.
  *
  * Polling pays only on a core of our own. Two polling turns more than
  * SERVER_SPIN_PREEMPTED_NS apart mean the scheduler gave the core to someone
@@ -318,7 +326,8 @@ static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
  * co-located processes (several nodes on one host) lose at most a few time
  * slices per back-off period to it.
  */
-#define SERVER_SPIN_NS 50000u
+#define SERVER_SPIN_DENSE_NS 50000u
+#define SERVER_SPIN_TAIL_NS 200000u
 #define SERVER_SPIN_PREEMPTED_NS 1000000u
 #define SERVER_SPIN_PREEMPTS 3
 #define SERVER_SPIN_WINDOW_NS 50000000u
@@ -345,11 +354,14 @@ static void server_spin(server_t *srv, int replied)
         server_spin_preempted(srv, now);
     srv->spin_turn_ns = now;
     if (replied) {
-        srv->spin_dense = now - srv->spin_last_ns < SERVER_SPIN_NS;
+        if (now - srv->spin_last_ns < SERVER_SPIN_DENSE_NS)
+            srv->spin_dense = 1;
         srv->spin_last_ns = now;
     }
-    int spin = srv->spin_dense && now - srv->spin_last_ns < SERVER_SPIN_NS &&
+    int spin = srv->spin_dense && now - srv->spin_last_ns < SERVER_SPIN_TAIL_NS &&
                now >= srv->spin_off_until;
+    if (!spin)
+        srv->spin_dense = 0;
     if (spin && !spinning)
         uv_idle_start(&srv->spin_idle, server_on_evict_idle);
     else if (!spin && spinning)

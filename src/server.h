@@ -51,7 +51,7 @@ typedef struct server_s {
     uv_idle_t evict_idle;   /* active while eviction has work left */
     uv_idle_t spin_idle;    /* active while requests arrive densely (server_spin) */
     uint64_t spin_last_ns;  /* uv_hrtime of the last loop turn that sent replies */
-    int spin_dense;         /* that turn came under SERVER_SPIN_NS after the one before */
+    int spin_dense;         /* in a polling episode (replies came < SERVER_SPIN_DENSE_NS apart) */
     uint64_t spin_turn_ns;  /* uv_hrtime of the last loop turn */
     uint64_t spin_off_until; /* no polling before this uv_hrtime (we were preempted) */
     uint64_t spin_window_ns; /* start of the window in which preemptions are counted */
