@@ -38,7 +38,12 @@ SERVER  := src/tessera-server
 # tessera-check-aof: the tool entry point + the pure modules it shares with the server.
 CHECK_AOF      := src/tessera-check-aof
 CHECK_AOF_SRCS := src/tools/check_aof.c src/persist/aof_manifest.c src/persist/aof_reader.c \
-                  src/proto/resp.c src/lib/mem.c
+                  src/proto/resp.c src/lib/mem.c \
+                  src/persist/rdb_dec.c src/persist/rdb_load.c src/persist/rdb_obj.c \
+                  src/persist/rdb_zl.c src/persist/rdb_lzf.c src/persist/rdb_enc.c src/ks/kv.c \
+                  src/ks/db.c src/ks/ks.c src/ks/listpack.c src/ks/intset.c src/ks/quicklist.c \
+                  src/ks/tset.c src/ks/thash.c src/ks/zset.c src/lib/dict.c src/lib/util.c \
+                  src/lib/crc16.c src/lib/crc64.c
 
 .PHONY: all deps deps-check test unit integration fuzz bench run clean format cluster docker e2e
 
@@ -77,7 +82,7 @@ $(SERVER): $(OBJS)
 endif
 
 $(CHECK_AOF): $(CHECK_AOF_SRCS:%.c=$(BUILD)/%.o)
-	$(CC) $(LDEXTRA) -o $@ $^ -ljemalloc -lm -lpthread
+	$(CC) $(LDEXTRA) -o $@ $^ -ljemalloc -lxxhash -lm -lpthread
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

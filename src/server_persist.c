@@ -29,6 +29,7 @@
 #include "lib/mem.h"
 #include "lib/util.h"
 #include "persist/persist.h"
+#include "persist/rdb_save.h"
 #include "server.h"
 
 #define LOAD_SLICE_US 10000 /* work per idle callback while loading */
@@ -59,6 +60,8 @@ static void conf_from_cfg(const config_t *c, aof_conf_t *a)
         .auto_rewrite_min_size = c->auto_aof_rewrite_min_size,
         .load_truncated = c->aof_load_truncated,
         .use_rdb_preamble = c->aof_use_rdb_preamble,
+        .rdb_compression = c->rdbcompression,
+        .rdb_checksum = c->rdbchecksum,
         .rewrite_incremental_fsync = c->aof_rewrite_incremental_fsync,
         .timestamp_enabled = c->aof_timestamp_enabled,
     };
@@ -101,6 +104,14 @@ static int load_exec(void *arg, int argc, slice_t *argv, char *err, size_t errca
     return 0;
 }
 
+/* aof_rdb_fn: an RDB base (or preamble) goes straight into the keyspace. */
+static int load_rdb(void *arg, const void *p, size_t len, size_t *used, char *err, size_t errcap)
+{
+    server_t *srv = arg;
+    return rdb_load_preamble(srv->ks, p, len, srv->env.now_ms, srv->cfg.list_max_listpack_size,
+                             used, err, errcap);
+}
+
 static void load_finish(server_t *srv, int ok)
 {
     if (glue.idle_on) {
@@ -119,7 +130,7 @@ static void load_finish(server_t *srv, int ok)
         log_warning("Fatal error loading the DB, check server logs. Exiting.");
         exit(1);
     }
-    if (aof_open_on_start(srv->aof) != 0) {
+    if (aof_open_on_start(srv->aof, time_ms()) != 0) {
         log_warning("Can't open the append-only file after loading. Exiting.");
         exit(1);
     }
@@ -168,7 +179,7 @@ int server_persist_init(server_t *srv)
         log_warning("Fatal error loading the DB, check server logs. Exiting.");
         return -1;
     }
-    glue.ld = aof_load_begin(srv->aof, time_mono_us);
+    glue.ld = aof_load_begin(srv->aof, time_mono_us, load_rdb, srv);
     if (glue.ld == NULL) {
         log_warning("Fatal error loading the DB, check server logs. Exiting.");
         return -1;

@@ -193,7 +193,7 @@ typedef struct config_s {
     int replica_announce_port; /* 0: the listening port */
     int replica_announced;
 
-    /* accepted, no effect yet (CONF_IGNORED rows; their rooms take them over) */
+    /* persistence (AOF, RDB) */
     int appendonly;
     int appendfsync; /* APPENDFSYNC_* */
     char *appendfilename;

@@ -168,7 +168,7 @@ const conf_row_t conf_table[] = {
     { .name = "auto-aof-rewrite-percentage", .type = CONF_INT, .off = OFF(auto_aof_rewrite_percentage), .dflt_ll = 100, .min = 0, .max = INT_MAX, .flags = MUT },
     { .name = "auto-aof-rewrite-min-size", .type = CONF_LL, .off = OFF(auto_aof_rewrite_min_size), .dflt_ll = 64 * MB, .min = 0, .max = LLONG_MAX, .flags = MUT | CONF_MEMORY },
     { .name = "aof-load-truncated", .type = CONF_BOOL, .off = OFF(aof_load_truncated), .dflt_ll = 1, .flags = MUT },
-    { .name = "aof-use-rdb-preamble", .type = CONF_BOOL, .off = OFF(aof_use_rdb_preamble), .dflt_ll = 1, .flags = MUT | IGN }, /* bases are AOF until RDB exists */
+    { .name = "aof-use-rdb-preamble", .type = CONF_BOOL, .off = OFF(aof_use_rdb_preamble), .dflt_ll = 1, .flags = MUT },
     { .name = "aof-rewrite-incremental-fsync", .type = CONF_BOOL, .off = OFF(aof_rewrite_incremental_fsync), .dflt_ll = 1, .flags = MUT },
     { .name = "aof-timestamp-enabled", .type = CONF_BOOL, .off = OFF(aof_timestamp_enabled), .dflt_ll = 0, .flags = MUT },
     /* ---- accepted, no effect yet: persistence ---- */

@@ -22,6 +22,7 @@
 
 #include "../lib/log.h"
 #include "../lib/mem.h"
+#include "rdb_save.h"
 
 /* ---- lifecycle ------------------------------------------------------------ */
 
@@ -141,12 +142,16 @@ void aof_switch_fd(aof_t *aof, int fd)
     aof->selected_db = -1;
 }
 
-/* An empty base file (the dataset is empty when this runs). */
-static int create_empty_base(aof_t *aof)
+/* An empty base file (the dataset is empty when this runs): an RDB with just
+ * its header and footer when aof-use-rdb-preamble is yes, else no bytes. */
+static int create_empty_base(aof_t *aof, uint64_t now_ms)
 {
-    char *name = aof_name_base(aof->fname, aof->man.base_seq + 1, 0);
+    int rdb = aof->conf.use_rdb_preamble;
+    char *name = aof_name_base(aof->fname, aof->man.base_seq + 1, rdb);
     int fd = aof_open_append(aof, name, 1);
-    if (fd < 0 || fsync(fd) != 0) {
+    rdb_file_opts_t o;
+    aof_rdb_base_opts(aof, NULL, now_ms, &o);
+    if (fd < 0 || (rdb && rdb_write_fd(fd, NULL, &o) != 0) || fsync(fd) != 0) {
         log_warning("Can't create the AOF base file %s: %s", name, strerror(errno));
         if (fd >= 0)
             close(fd);
@@ -160,14 +165,14 @@ static int create_empty_base(aof_t *aof)
     return 0;
 }
 
-int aof_open_on_start(aof_t *aof)
+int aof_open_on_start(aof_t *aof, uint64_t now_ms)
 {
     if (aof_ensure_dir(aof) != 0)
         return -1;
     int fresh = aof->man.base == NULL && aof->man.nincr == 0;
     int changed = aof->man.nhist > 0;
     if (fresh) {
-        if (create_empty_base(aof) != 0)
+        if (create_empty_base(aof, now_ms) != 0)
             return -1;
         changed = 1;
     }

@@ -41,7 +41,9 @@ typedef struct aof_conf_s {
     int auto_rewrite_perc;
     long long auto_rewrite_min_size;
     int load_truncated;
-    int use_rdb_preamble;         /* accepted; bases are written as AOF until RDB exists */
+    int use_rdb_preamble;         /* rewrites write the base as RDB (.base.rdb) */
+    int rdb_compression;          /* rdbcompression, for RDB bases */
+    int rdb_checksum;             /* rdbchecksum, for RDB bases */
     int rewrite_incremental_fsync;
     int timestamp_enabled;
 } aof_conf_t;
@@ -67,6 +69,16 @@ typedef int (*aof_exec_fn)(void *arg, int argc, slice_t *argv, char *err, size_t
 
 typedef struct aof_load_s aof_load_t;
 
+/*
+ * Loads the RDB at the start of a file (an RDB base, or the preamble of an
+ * old-style appendonly.aof): len bytes at p, of which the RDB is a prefix.
+ * Sets *used to the RDB's length; the AOF commands after it (if any) are
+ * then run through aof_exec_fn. 0, or -1 with a reason in err (the loader
+ * adds the file name).
+ */
+typedef int (*aof_rdb_fn)(void *arg, const void *p, size_t len, size_t *used, char *err,
+                          size_t errcap);
+
 /* Read the manifest if the AOF directory has one (Redis reads it even with
  * appendonly no, so a later rewrite continues its sequence numbers).
  * 1: read, 0: there is none, -1: malformed or unreadable (logged: the server
@@ -79,9 +91,11 @@ enum { AOF_LOAD_MORE = 1, AOF_LOAD_DONE = 0, AOF_LOAD_FAIL = -1 };
  * appendonly.aof into the directory, as Redis 7.0 does) and list the files to
  * load; every listed file must exist. Returns a loader (possibly with
  * nothing to load), or NULL after logging why the server must not start
- * (malformed manifest, missing file, RDB base). now_us times the load (logs).
+ * (malformed manifest, missing file, an RDB base while rdb is NULL). now_us
+ * times the load (logs); rdb (with rdb_arg) loads files that start with an
+ * RDB (the magic "REDIS").
  */
-aof_load_t *aof_load_begin(aof_t *aof, uint64_t (*now_us)(void));
+aof_load_t *aof_load_begin(aof_t *aof, uint64_t (*now_us)(void), aof_rdb_fn rdb, void *rdb_arg);
 /* Execute commands for at most max_cmds commands. AOF_LOAD_MORE: call again;
  * AOF_LOAD_DONE: all loaded (truncation handled per aof-load-truncated);
  * AOF_LOAD_FAIL: logged, the server must exit(1). */
@@ -93,10 +107,11 @@ void aof_load_end(aof_load_t *ld, int ok);
 
 /*
  * After loading, with appendonly yes: open the last incr file for appending
- * or create one (and an empty base when there was no AOF at all), persist the
+ * or create one (and an empty base when there was no AOF at all: an RDB with
+ * aof-use-rdb-preamble yes, as Redis 7.0, stamped with now_ms), persist the
  * manifest, delete history files. State becomes AOF_ON. 0, or -1 (logged).
  */
-int aof_open_on_start(aof_t *aof);
+int aof_open_on_start(aof_t *aof, uint64_t now_ms);
 
 /* ---- the write path -------------------------------------------------------- */
 

@@ -60,6 +60,7 @@ struct aof_s {
 
     /* rewrite */
     int child_pid;
+    int child_rdb;             /* the child writes an RDB base (preamble yes at fork) */
     int cow_pipe;              /* read end, child reports its CoW bytes */
     uint64_t rewrite_start_ms;
     int rewrite_scheduled;
@@ -84,6 +85,12 @@ long long aof_file_size(const aof_t *aof, const char *name);
 void aof_delete_history(aof_t *aof);
 /* Replace the current fd: the old one is fsynced and closed in the background. */
 void aof_switch_fd(aof_t *aof, int fd);
+
+/* The options of an RDB base (aof-use-rdb-preamble yes): rdbcompression,
+ * rdbchecksum, the aof-base aux field, no replication fields. */
+struct rdb_file_opts_s;
+void aof_rdb_base_opts(const aof_t *aof, struct ks_s *ks, uint64_t now_ms,
+                       struct rdb_file_opts_s *o);
 
 /* aof_rewrite.c */
 int aof_rewrite_start(aof_t *aof, struct ks_s *ks, uint64_t now_ms);

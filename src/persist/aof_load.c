@@ -5,8 +5,14 @@
  * caller's exec callback, in steps so the loop can keep answering -LOADING.
  *
  * Faults (texts after Redis 7.0.15, plus file and offset):
- *  - malformed manifest, a listed file missing, an RDB base: refuse before
- *    executing anything, disk untouched;
+ *  - malformed manifest, a listed file missing: refuse before executing
+ *    anything, disk untouched;
+ *  - a file that starts with an RDB (a .base.rdb written with
+ *    aof-use-rdb-preamble yes, or an old-style appendonly.aof with a
+ *    preamble): the RDB is loaded through the caller's rdb callback, then any
+ *    commands after it; a damaged RDB refuses (file, and the decoder's reason
+ *    with its offset), as does a truncated one (aof-load-truncated covers
+ *    commands only, as in Redis);
  *  - corruption inside a file: refuse (file, offset, line), disk untouched;
  *  - a truncated tail: only allowed in the last file; aof-load-truncated yes
  *    loads every complete command, logs the bytes dropped and truncates the
@@ -31,15 +37,20 @@
 #include "aof_int.h"
 #include "aof_reader.h"
 
+#define RDB_ERRCAP 256
+
 typedef struct load_file_s {
     char *name;
     int is_base;
+    int is_rdb; /* starts with "REDIS" */
     long long size;
 } load_file_t;
 
 struct aof_load_s {
     aof_t *aof;
     uint64_t (*now_us)(void);
+    aof_rdb_fn rdb;
+    void *rdb_arg;
     uint64_t t_start, t_file;
     load_file_t *files;
     size_t nfiles, cur;
@@ -170,7 +181,7 @@ static void add_file(aof_load_t *ld, const char *name, int is_base)
     ld->files[ld->nfiles++] = (load_file_t){.name = mem_strdup(name), .is_base = is_base};
 }
 
-/* Every listed file must exist; an RDB base can't be loaded yet. */
+/* Every listed file must exist; one that starts with an RDB needs ld->rdb. */
 static int check_files(aof_load_t *ld)
 {
     for (size_t i = 0; i < ld->nfiles; i++) {
@@ -180,7 +191,7 @@ static int check_files(aof_load_t *ld)
         int rc = stat(path, &st);
         int e = errno;
         char magic[5] = {0};
-        if (rc == 0 && f->is_base && st.st_size >= 5) {
+        if (rc == 0 && st.st_size >= 5) {
             int fd = open(path, O_RDONLY | O_CLOEXEC);
             if (fd >= 0) {
                 ssize_t r = read(fd, magic, sizeof(magic));
@@ -193,9 +204,10 @@ static int check_files(aof_load_t *ld)
             log_warning("Unable to obtain the AOF file %s length. stat: %s", f->name, strerror(e));
             return -1;
         }
-        if (memcmp(magic, "REDIS", 5) == 0) {
-            log_warning("The AOF base file %s has an RDB preamble, which this server can't load "
-                        "yet (write it with aof-use-rdb-preamble no)", f->name);
+        f->is_rdb = memcmp(magic, "REDIS", 5) == 0;
+        if (f->is_rdb && ld->rdb == NULL) {
+            log_warning("The AOF file %s starts with an RDB, which this loader can't read",
+                        f->name);
             return -1;
         }
         f->size = (long long)st.st_size;
@@ -206,7 +218,7 @@ static int check_files(aof_load_t *ld)
 
 void aof_load_end(aof_load_t *ld, int ok);
 
-aof_load_t *aof_load_begin(aof_t *aof, uint64_t (*now_us)(void))
+aof_load_t *aof_load_begin(aof_t *aof, uint64_t (*now_us)(void), aof_rdb_fn rdb, void *rdb_arg)
 {
     int have = aof_load_manifest(aof);
     if (have < 0 || maybe_upgrade(aof, have > 0) != 0)
@@ -214,6 +226,8 @@ aof_load_t *aof_load_begin(aof_t *aof, uint64_t (*now_us)(void))
     aof_load_t *ld = mem_calloc(sizeof(*ld));
     ld->aof = aof;
     ld->now_us = now_us;
+    ld->rdb = rdb;
+    ld->rdb_arg = rdb_arg;
     ld->t_start = now_us();
     if (aof->man.base != NULL)
         add_file(ld, aof->man.base->name, 1);
@@ -256,6 +270,23 @@ static int open_file(aof_load_t *ld)
     }
     aof_reader_init(&ld->rd, ld->map, ld->map_len);
     ld->open = 1;
+    if (f->is_rdb) {
+        char err[RDB_ERRCAP] = "";
+        size_t used = 0;
+        log_notice("Reading RDB %s file on AOF loading...", f->is_base ? "base" : "preamble");
+        if (ld->rdb(ld->rdb_arg, ld->map, ld->map_len, &used, err, sizeof(err)) != 0) {
+            log_warning("Internal error in RDB reading the AOF file %s: %s", f->name, err);
+            if (f->is_base)
+                log_warning("Error reading the RDB base file %s, AOF loading aborted", f->name);
+            else
+                log_warning("Error reading the RDB preamble of the AOF file %s, AOF loading "
+                            "aborted", f->name);
+            return -1;
+        }
+        if (used < ld->map_len)
+            log_notice("Reading the remaining AOF tail...");
+        ld->rd.off = used; /* the commands (if any) follow the RDB */
+    }
     return 0;
 }
 

@@ -1,8 +1,10 @@
 /*
  * aof_rewrite.c — the AOF rewrite, Redis 7.0 style: the parent flushes its
  * buffer, opens a new incr file (recorded in the manifest) and forks; the
- * child writes the keyspace snapshot as commands into a temporary base file;
- * when the child succeeds the parent renames it to the next base name, turns
+ * child writes the keyspace snapshot into a temporary base file — an RDB
+ * when aof-use-rdb-preamble is yes (Redis's default; the base is then named
+ * <name>.<seq>.base.rdb), else commands (<name>.<seq>.base.aof); when the
+ * child succeeds the parent renames it to the next base name, turns
  * the old base and older incr files into history, persists the manifest
  * atomically and deletes the history files in the background.
  *
@@ -29,6 +31,7 @@
 #include "../lib/log.h"
 #include "../lib/mem.h"
 #include "aof_int.h"
+#include "rdb_save.h"
 
 /* ---- the writer ------------------------------------------------------------ */
 
@@ -188,6 +191,16 @@ int aof_rewrite_dump(struct ks_s *ks, int fd, uint64_t now_ms, int incremental_f
     return rc == 0 && e == 0 ? 0 : -1;
 }
 
+void aof_rdb_base_opts(const aof_t *aof, struct ks_s *ks, uint64_t now_ms, rdb_file_opts_t *o)
+{
+    *o = (rdb_file_opts_t){.compress = aof->conf.rdb_compression,
+                           .checksum = aof->conf.rdb_checksum,
+                           .incremental_fsync = aof->conf.rewrite_incremental_fsync,
+                           .policy = ks != NULL ? ks_policy(ks) : 0,
+                           .now_ms = now_ms,
+                           .aof_base = 1};
+}
+
 /* ---- the child ------------------------------------------------------------------ */
 
 /* Private dirty bytes of this process (the copy-on-write cost of the fork). */
@@ -207,6 +220,16 @@ static size_t child_cow_bytes(void)
     return kb * 1024;
 }
 
+/* The snapshot as an RDB (aof-use-rdb-preamble yes at fork) or as commands. */
+static int write_base(aof_t *aof, struct ks_s *ks, int fd, uint64_t now_ms)
+{
+    if (!aof->child_rdb)
+        return aof_rewrite_dump(ks, fd, now_ms, aof->conf.rewrite_incremental_fsync, NULL);
+    rdb_file_opts_t o;
+    aof_rdb_base_opts(aof, ks, now_ms, &o);
+    return rdb_write_fd(fd, ks, &o);
+}
+
 static void child_main(aof_t *aof, struct ks_s *ks, uint64_t now_ms, int cow_fd)
 {
     log_set_role('C');
@@ -217,8 +240,7 @@ static void child_main(aof_t *aof, struct ks_s *ks, uint64_t now_ms, int cow_fd)
     if (!ok)
         log_warning("Opening the temp file for AOF rewrite in rewriteAppendOnlyFile(): %s",
                     strerror(errno));
-    if (ok && (aof_rewrite_dump(ks, fd, now_ms, aof->conf.rewrite_incremental_fsync, NULL) != 0 ||
-               fsync(fd) != 0 || close(fd) != 0)) {
+    if (ok && (write_base(aof, ks, fd, now_ms) != 0 || fsync(fd) != 0 || close(fd) != 0)) {
         log_warning("Write error writing append only file on disk: %s", strerror(errno));
         ok = 0;
     }
@@ -301,6 +323,7 @@ int aof_rewrite_start(aof_t *aof, struct ks_s *ks, uint64_t now_ms)
         return -1;
     }
     aof->rewrites++;
+    aof->child_rdb = aof->conf.use_rdb_preamble;
     pid_t pid = fork();
     if (pid < 0) {
         log_warning("Can't rewrite append only file in background: fork: %s", strerror(errno));
@@ -358,7 +381,7 @@ static int install_new_base(aof_t *aof, const char *tmp)
 {
     aof_manifest_t m;
     aof_manifest_copy(&m, &aof->man);
-    char *base = aof_name_base(aof->fname, m.base_seq + 1, 0);
+    char *base = aof_name_base(aof->fname, m.base_seq + 1, aof->child_rdb);
     char *incr = NULL, *tmp_incr = NULL;
     int rc = -1;
     if (rename_in_dir(aof, tmp, base) != 0) {

@@ -85,8 +85,7 @@ static void fsync_dir_of(const char *filename)
     }
 }
 
-/* The snapshot into an open fd. 0 or -1 (errno set). */
-static int write_snapshot(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
+int rdb_write_fd(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
 {
     fd_sink_t sink = {fd, o->incremental_fsync, 0};
     rdb_writer_t w;
@@ -96,10 +95,12 @@ static int write_snapshot(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
                             .now_ms = o->now_ms,
                             .repl_id = o->repl_id,
                             .repl_offset = o->repl_offset,
-                            .repl_stream_db = o->repl_stream_db};
+                            .repl_stream_db = o->repl_stream_db,
+                            .aof_base = o->aof_base};
     unsigned flags = (o->compress ? RDB_W_COMPRESS : 0) | (o->checksum ? RDB_W_CHECKSUM : 0);
     rdb_writer_init(&w, fd_write, &sink, flags);
-    int rc = rdb_save_ks(&w, ks, &info);
+    int rc = ks != NULL ? rdb_save_ks(&w, ks, &info)
+                        : (rdb_write_header(&w, &info) != 0 ? -1 : rdb_write_footer(&w));
     int saved = errno;
     rdb_writer_deinit(&w);
     errno = saved;
@@ -118,7 +119,7 @@ int rdb_save_file(struct ks_s *ks, const char *filename, const rdb_file_opts_t *
                     tmp, cwd, strerror(errno));
         return -1;
     }
-    if (write_snapshot(fd, ks, o) != 0 || fsync(fd) != 0) {
+    if (rdb_write_fd(fd, ks, o) != 0 || fsync(fd) != 0) {
         log_warning("Write error saving DB on disk: %s", strerror(errno));
         close(fd);
         unlink(tmp);
@@ -310,6 +311,26 @@ int rdb_load_file(struct ks_s *ks, const char *filename, uint64_t now_ms, int dr
     state.last_load_keys_expired = st->keys_expired;
     log_loaded(st, now_ms, t0);
     return 1;
+}
+
+int rdb_load_preamble(struct ks_s *ks, const void *p, size_t len, uint64_t now_ms, int list_fill,
+                      size_t *used, char *err, size_t errcap)
+{
+    rdb_load_stats_t st;
+    uint64_t t0 = time_mono_us();
+    rdb_reader_t r;
+    rdb_reader_init_mem(&r, p, len);
+    r.list_fill = list_fill;
+    int rc = rdb_load_ks(&r, ks, now_ms, 0, &st);
+    if (rc == RDB_OK)
+        *used = (size_t)rdb_reader_offset(&r);
+    else
+        snprintf(err, errcap, "%s", rdb_reader_error(&r));
+    rdb_reader_deinit(&r);
+    if (rc != RDB_OK)
+        return -1;
+    log_loaded(&st, now_ms, t0);
+    return 0;
 }
 
 /* ---- INFO and MISCONF ---------------------------------------------------------------------- */

@@ -34,6 +34,7 @@ typedef struct rdb_file_opts_s {
     const char *repl_id;
     long long repl_offset;
     int repl_stream_db;
+    int aof_base; /* the "aof-base" aux field: 1 for an AOF base (preamble) */
 } rdb_file_opts_t;
 
 /* The snapshot state (one per process). */
@@ -59,6 +60,13 @@ rdb_status_t *rdb_status(void);
  * ("DB saved on disk" or the reason). 0 or -1. Does not touch rdb_status().
  */
 int rdb_save_file(struct ks_s *ks, const char *filename, const rdb_file_opts_t *o);
+
+/*
+ * The snapshot of ks written to an open fd, nothing else (no temp file, no
+ * fsync, no log): the RDB base of an AOF (aof-use-rdb-preamble yes), with
+ * o->aof_base set. ks NULL writes an empty dataset. 0, or -1 (errno set).
+ */
+int rdb_write_fd(int fd, struct ks_s *ks, const rdb_file_opts_t *o);
 
 /*
  * A foreground save (SAVE, SHUTDOWN, FLUSHALL with save points): rdb_save_file,
@@ -95,6 +103,18 @@ void rdb_bgsave_kill(void);
  */
 int rdb_load_file(struct ks_s *ks, const char *filename, uint64_t now_ms, int drop_expired,
                   int list_fill, rdb_load_stats_t *st);
+
+/*
+ * Load the RDB at the start of an AOF file held in memory (len bytes at p:
+ * an RDB base, or an old-style appendonly.aof with an RDB preamble) into ks.
+ * Keys already expired are kept, as Redis keeps them from a preamble (the
+ * AOF after it may still touch them; they expire once loading is over).
+ * *used gets the RDB's length (where the AOF commands, if any, start).
+ * Logs like Redis ("Loading RDB produced by version ...", keys loaded).
+ * 0, or -1 with the decoder's reason ("<reason> at offset N") in err.
+ */
+int rdb_load_preamble(struct ks_s *ks, const void *p, size_t len, uint64_t now_ms, int list_fill,
+                      size_t *used, char *err, size_t errcap);
 
 /*
  * INFO persistence lines from rdb_changes_since_last_save to

@@ -8,6 +8,11 @@
  * the RESP parser): a file this tool calls valid is a file the server loads.
  * Output lines follow redis-check-aof's ("AOF analyzed: filename=..., size=...,
  * ok_up_to=..., ok_up_to_line=..., diff=...").
+ * A file that starts with an RDB (a .base.rdb of aof-use-rdb-preamble yes,
+ * or an old-style appendonly.aof with a preamble) has its RDB decoded with
+ * the server's codec first (aux fields, keys, checksum; output lines after
+ * redis-check-rdb's), then the AOF commands after it, if any, are checked.
+ * A damaged RDB can't be fixed by truncation: it is reported, never cut.
  * Exit status: 0 valid (or fixed), 1 invalid or error.
  */
 #include <errno.h>
@@ -17,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/mem.h"
+#include "persist/rdb.h"
 #include "persist/aof_manifest.h"
 #include "persist/aof_reader.h"
 
@@ -113,6 +120,82 @@ static int confirm(void)
     return fgets(ans, sizeof(ans), stdin) != NULL && (ans[0] == 'y' || ans[0] == 'Y');
 }
 
+/* ---- the RDB at the start of a file --------------------------------------------- */
+
+typedef struct rdb_check_s {
+    rdb_reader_t *r;
+    uint64_t now_ms;
+    unsigned long long keys, expires, expired;
+} rdb_check_t;
+
+static void on_aux(void *arg, slice_t name, slice_t value)
+{
+    rdb_check_t *c = arg;
+    printf("[offset %llu] AUX FIELD %.*s = '%.*s'\n", (unsigned long long)rdb_reader_offset(c->r),
+           (int)name.len, name.p, (int)value.len, value.p);
+}
+
+static int on_select(void *arg, int db)
+{
+    rdb_check_t *c = arg;
+    printf("[offset %llu] Selecting DB ID %d\n", (unsigned long long)rdb_reader_offset(c->r), db);
+    return 0;
+}
+
+static int on_key(void *arg, rdb_key_t *k)
+{
+    rdb_check_t *c = arg;
+    c->keys++;
+    if (k->expire >= 0) {
+        c->expires++;
+        if ((uint64_t)k->expire < c->now_ms)
+            c->expired++;
+    }
+    rdb_val_free(&k->val);
+    return 0;
+}
+
+static void on_empty_key(void *arg, int db, slice_t key)
+{
+    ((rdb_check_t *)arg)->keys++;
+}
+
+/* Decode the RDB at buf. Returns its length, or 0 if it is damaged (reported). */
+static size_t check_rdb(const char *buf, size_t len, const char *shown)
+{
+    rdb_reader_t r;
+    rdb_check_t c = {.r = &r, .now_ms = (uint64_t)time(NULL) * 1000};
+    rdb_load_cb_t cb = {.aux = on_aux, .select_db = on_select, .key = on_key,
+                        .empty_key = on_empty_key};
+    rdb_reader_init_mem(&r, buf, len);
+    printf("[offset 0] Checking RDB file %s\n", shown);
+    int rc = rdb_load(&r, &cb, &c, NULL);
+    unsigned long long end = rdb_reader_offset(&r);
+    if (rc == RDB_OK) {
+        int summed = end >= 8 && memcmp(buf + end - 8, "\0\0\0\0\0\0\0\0", 8) != 0;
+        if (summed)
+            printf("[offset %llu] Checksum OK\n", end);
+        else
+            printf("[offset %llu] RDB file was saved with checksum disabled: no check performed.\n",
+                   end);
+        printf("[offset %llu] \\o/ RDB looks OK! \\o/\n", end);
+    } else {
+        const char *why = rdb_reader_error(&r), *at = strstr(why, " at offset ");
+        int n = at != NULL ? (int)(at - why) : (int)strlen(why); /* the offset is in front */
+        printf("--- RDB ERROR DETECTED ---\n[offset %llu] %.*s\n", (unsigned long long)r.err_off,
+               n, why);
+    }
+    printf("[info] %llu keys read\n[info] %llu expires\n[info] %llu already expired\n", c.keys,
+           c.expires, c.expired);
+    rdb_reader_deinit(&r);
+    if (rc != RDB_OK) {
+        printf("RDB preamble of AOF file is not sane, aborting.\n");
+        return 0;
+    }
+    printf("RDB preamble is OK, proceeding with AOF tail...\n");
+    return (size_t)end;
+}
+
 /* Check one file; is_last allows --fix. Returns 0 valid/fixed, 1 invalid. */
 static int check_file(check_t *ck, const char *path, const char *shown, int is_last)
 {
@@ -122,9 +205,14 @@ static int check_file(check_t *ck, const char *path, const char *shown, int is_l
         printf("Cannot open file %s: %s, aborting...\n", shown, strerror(errno));
         return 1;
     }
+    size_t start = 0; /* where the AOF commands start (after an RDB) */
+    if (len >= 5 && memcmp(buf, "REDIS", 5) == 0 && (start = check_rdb(buf, len, shown)) == 0) {
+        mem_free(buf);
+        return 1;
+    }
     int ok;
-    size_t valid = scan(buf, len, &ok);
-    size_t line = ck->line + count_nl(buf, ok ? len : (valid < len ? len : valid));
+    size_t valid = start + scan(buf + start, len - start, &ok);
+    size_t line = ck->line + count_nl(buf + start, (ok ? len : (valid < len ? len : valid)) - start);
     printf("AOF analyzed: filename=%s, size=%zu, ok_up_to=%zu, ok_up_to_line=%zu, diff=%zu\n",
            shown, len, valid, line, len - valid);
     ck->line = line;
@@ -189,16 +277,10 @@ static int check_manifest(check_t *ck, const char *mpath)
     int bad = 0;
     if (m.base != NULL) {
         char *p = aof_path(dir, m.base->name);
-        if (is_rdb(p)) {
-            printf("Start to check BASE AOF (RDB format).\n"
-                   "RDB preamble bases are not supported by this tool yet.\n");
-            bad = 1;
-        } else {
-            printf("Start to check BASE AOF (RESP format).\n");
-            bad = check_file(ck, p, m.base->name, m.nincr == 0);
-            if (!bad)
-                printf("BASE AOF %s is valid\n", m.base->name);
-        }
+        printf("Start to check BASE AOF (%s format).\n", is_rdb(p) ? "RDB" : "RESP");
+        bad = check_file(ck, p, m.base->name, m.nincr == 0);
+        if (!bad)
+            printf("BASE AOF %s is valid\n", m.base->name);
         mem_free(p);
     }
     if (!bad && m.nincr > 0)
@@ -249,12 +331,7 @@ int main(int argc, char **argv)
     }
     if (looks_like_manifest(path))
         return check_manifest(&ck, path);
-    if (is_rdb(path)) {
-        printf("Start checking RDB-preamble AOF\nRDB preamble files are not supported by this "
-               "tool yet.\n");
-        return 1;
-    }
-    printf("Start checking Old-Style AOF\n");
+    printf(is_rdb(path) ? "Start checking RDB-preamble AOF\n" : "Start checking Old-Style AOF\n");
     int bad = check_file(&ck, path, path, 1);
     if (!bad)
         printf("AOF %s is valid\n", path);

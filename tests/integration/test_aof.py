@@ -730,6 +730,117 @@ def test_interop_redis_to_tessera(tessera_factory, redis_ref_factory, tmp_path, 
         assert s.client().get("post") == b"rewrite"
 
 
+# ---------------------------------------------------------------- RDB bases
+# aof-use-rdb-preamble yes is Redis 7.0's default: bases are RDB files
+# (<name>.<seq>.base.rdb) and an old-style appendonly.aof may start with one.
+
+PREAMBLE_ARGS = ("--appendonly", "yes")  # the default preamble setting
+
+
+def _rewrite_to(workdir, seq):
+    wait_for(lambda: manifest_files(workdir)[0][1] == seq and _rewrite_settled(workdir),
+             what="rewrite to base %d" % seq)
+
+
+def test_rdb_base_layout_rewrite_and_restart(tessera_factory, tmp_path):
+    s = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
+    assert manifest_files(tmp_path) == [("appendonly.aof.1.base.rdb", 1, "b"),
+                                        ("appendonly.aof.1.incr.aof", 1, "i")]
+    empty = (aof_dir(tmp_path) / "appendonly.aof.1.base.rdb").read_bytes()
+    assert empty.startswith(b"REDIS0010") and b"aof-base" in empty and b"redis-ver" in empty
+    r = s.client()
+    _fill_collections(r)
+    _fill(r)
+    want = _dump_collections(r)
+    r.bgrewriteaof()
+    _rewrite_to(tmp_path, 2)
+    assert manifest_files(tmp_path)[0][0] == "appendonly.aof.2.base.rdb"
+    base = (aof_dir(tmp_path) / "appendonly.aof.2.base.rdb").read_bytes()
+    assert base.startswith(b"REDIS0010") and b"RPUSH" not in base and b"hbig" in base
+    assert not (aof_dir(tmp_path) / "appendonly.aof.1.base.rdb").exists()
+    r.set("post", "rewrite")
+    s.stop()
+    s2 = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
+    r2 = s2.client()
+    assert _dump_collections(r2) == want
+    _check(r2, s2.client(db=5))
+    assert r2.get("post") == b"rewrite"
+    assert "DB loaded from base file appendonly.aof.2.base.rdb" in s2.log_tail()
+    # and back to command bases when the directive says no
+    s2.stop()
+    s3 = tessera_factory("--appendonly", "yes", "--aof-use-rdb-preamble", "no", workdir=tmp_path)
+    s3.client().bgrewriteaof()
+    _rewrite_to(tmp_path, 3)
+    assert manifest_files(tmp_path)[0][0] == "appendonly.aof.3.base.aof"
+    assert _dump_collections(s3.client()) == want
+
+
+@pytest.mark.parametrize("writer", ["tessera", "redis"])
+def test_rdb_base_interop(tessera_factory, redis_ref_factory, tmp_path, writer):
+    first, second = ((tessera_factory, redis_ref_factory) if writer == "tessera"
+                     else (redis_ref_factory, tessera_factory))
+    a = first(*PREAMBLE_ARGS, workdir=tmp_path)
+    r = a.client()
+    _fill_collections(r)
+    _fill(r)
+    want = _dump_collections(r)
+    r.bgrewriteaof()
+    _rewrite_to(tmp_path, 2)
+    r.set("post", "rewrite")
+    a.stop()
+    assert manifest_files(tmp_path)[0][0] == "appendonly.aof.2.base.rdb"
+    b = second(*PREAMBLE_ARGS, workdir=tmp_path)
+    rb = b.client()
+    assert _dump_collections(rb) == want
+    _check(rb, b.client(db=5))
+    assert rb.get("post") == b"rewrite"
+
+
+def test_old_style_aof_with_rdb_preamble(tessera_factory, redis_ref_factory, tmp_path):
+    """What Redis 4-6 wrote with aof-use-rdb-preamble yes: one appendonly.aof
+    holding an RDB followed by the commands logged after the rewrite."""
+    src = tmp_path / "src"
+    src.mkdir()
+    ref = redis_ref_factory("--dbfilename", "snap.rdb", workdir=src)
+    _fill_collections(ref.client())
+    want = _dump_collections(ref.client())
+    ref.client().save()
+    ref.stop()
+    rdb = (src / "snap.rdb").read_bytes()
+    tail = resp("SELECT", "0") + resp("RPUSH", "list", "tail") + resp("SET", "after", "1")
+    (tmp_path / "appendonly.aof").write_bytes(rdb + tail)
+    s = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
+    r = s.client()
+    want["list"] = want["list"] + [b"tail"]
+    assert _dump_collections(r) == want
+    assert r.get("after") == b"1"
+    assert "Successfully migrated an old-style AOF file" in s.log_tail()
+
+
+@pytest.mark.parametrize("damage", ["flipped byte", "truncated"])
+def test_damaged_rdb_base_refused_unchanged(tessera_factory, tmp_path, damage):
+    s = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
+    _fill_collections(s.client())
+    s.client().bgrewriteaof()
+    _rewrite_to(tmp_path, 2)
+    s.stop()
+    base = aof_dir(tmp_path) / "appendonly.aof.2.base.rdb"
+    data = base.read_bytes()
+    mid = len(data) // 2
+    data = (data[:mid] + bytes([data[mid] ^ 0x5a]) + data[mid + 1:] if damage == "flipped byte"
+            else data[:len(data) - 20])
+    base.write_bytes(data)
+    before = dir_hashes(tmp_path)
+    for trunc in ("yes", "no"):  # aof-load-truncated covers commands, never an RDB
+        rc, log = run_until_exit(TESSERA_BIN, tmp_path, *PREAMBLE_ARGS,
+                                 "--aof-load-truncated", trunc)
+        assert rc == 1, log
+        assert "Error reading the RDB base file appendonly.aof.2.base.rdb" in log, log
+        assert re.search(r"Internal error in RDB reading the AOF file "
+                         r"appendonly\.aof\.2\.base\.rdb: .* at offset \d+", log), log
+        assert dir_hashes(tmp_path) == before
+
+
 # ---------------------------------------------------------------- check tool
 
 def _check_aof(*args, stdin=None):
@@ -766,3 +877,36 @@ def test_check_aof_tool(tessera_factory, tmp_path):
     last_incr(tmp_path).write_bytes(bytes(bad))
     rc, out = _check_aof(man)
     assert rc == 1 and "ok_up_to=" in out
+
+
+@pytest.mark.skipif(not CHECK_AOF.exists(), reason="tessera-check-aof not built")
+def test_check_aof_tool_rdb_base(tessera_factory, tmp_path):
+    s = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
+    r = s.client()
+    _fill_collections(r)
+    r.set("ttl", "v", ex=5000)
+    r.bgrewriteaof()
+    _rewrite_to(tmp_path, 2)
+    r.set("post", "x")
+    s.stop()
+    man = aof_dir(tmp_path) / "appendonly.aof.manifest"
+    rc, out = _check_aof(man)
+    assert rc == 0, out
+    assert "Start to check BASE AOF (RDB format)." in out
+    assert "AUX FIELD aof-base = '1'" in out and "\\o/ RDB looks OK! \\o/" in out
+    assert "[info] 9 keys read" in out and "[info] 1 expires" in out
+    assert "All AOF files and manifest are valid" in out
+    ref = subprocess.run(["redis-check-aof", str(man)], capture_output=True, timeout=30)
+    assert ref.returncode == 0
+    # same verdict lines as redis-check-aof for the RDB part
+    want = [l for l in ref.stdout.decode().splitlines() if "AUX FIELD ctime" not in l
+            and "used-mem" not in l]
+    got = [l for l in out.splitlines() if "AUX FIELD ctime" not in l and "used-mem" not in l]
+    assert got == want
+    base = aof_dir(tmp_path) / "appendonly.aof.2.base.rdb"
+    data = base.read_bytes()
+    base.write_bytes(data[:-30])
+    rc, out = _check_aof("--fix", man, stdin=b"y\n")
+    assert rc == 1 and "--- RDB ERROR DETECTED ---" in out
+    assert "RDB preamble of AOF file is not sane, aborting." in out
+    assert base.stat().st_size == len(data) - 30  # never cut
