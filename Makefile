@@ -128,8 +128,9 @@ bench: all
 
 # Cluster benchmarks against redis-server (tools/bench/*_bench.py; BENCH_ARGS adds options):
 # redis-benchmark --cluster SET/GET (bench-cluster; --bus for idle bus bytes/s), failover
-# time after SIGKILL of a master (bench-failover), reshard keys/s and GET latency (bench-reshard).
-.PHONY: bench-cluster bench-failover bench-reshard
+# time after SIGKILL of a master (bench-failover), reshard keys/s and GET latency (bench-reshard),
+# full sync of a 1M-key replica and the master's longest stall meanwhile (bench-fullsync).
+.PHONY: bench-cluster bench-failover bench-reshard bench-fullsync
 bench-cluster: all
 	$(PYTHON) tools/bench/cluster_bench.py $(BENCH_ARGS)
 
@@ -138,6 +139,9 @@ bench-failover: all
 
 bench-reshard: all
 	$(PYTHON) tools/bench/reshard_bench.py $(BENCH_ARGS)
+
+bench-fullsync: all
+	$(PYTHON) tools/bench/fullsync_bench.py $(BENCH_ARGS)
 
 run: all
 	./$(SERVER) --port 6379

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """
 cluster_common.py — what the cluster benchmarks (cluster_bench.py,
-failover_bench.py, reshard_bench.py) share: a small RESP client, cluster
+failover_bench.py, reshard_bench.py, and fullsync_bench.py with standalone
+nodes) share: a small RESP client, cluster
 nodes started from a binary (tessera-server or redis-server, same settings),
 `redis-cli --cluster create`, waiting for a stable cluster, key slots, the
 CPU time of a process (also used by bench.py), and the median/percentile/table
@@ -230,8 +231,9 @@ _REGISTRY = []
 class Node:
     """One cluster-enabled server process (tessera or redis, same flags)."""
 
-    def __init__(self, impl, binary, workdir, extra=(), cpus=None):
+    def __init__(self, impl, binary, workdir, extra=(), cpus=None, cluster=True):
         self.impl = impl
+        self.cluster = cluster  # False: a standalone server (fullsync_bench.py)
         self.binary = str(binary)
         self.dir = tempfile.mkdtemp(prefix="cb-%s-" % impl, dir=workdir)
         self.extra = list(extra)
@@ -254,8 +256,9 @@ class Node:
         for _ in range(4):
             self.port = pick_port(taken)
             args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--dir", self.dir, "--save", "", "--appendonly", "no",
-                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
+                    "--dir", self.dir, "--save", "", "--appendonly", "no"]
+            if self.cluster:
+                args += ["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]
             args += self.extra
             if self.cpus is not None:
                 args = [TASKSET, "-c", self.cpus] + args  # taskset execs: pid is the server
@@ -268,7 +271,8 @@ class Node:
             while time.monotonic() < end and self.proc.poll() is None:
                 try:
                     if call(self.port, "PING", timeout=1) == b"PONG":
-                        self.node_id = call(self.port, "CLUSTER", "MYID").decode()
+                        if self.cluster:
+                            self.node_id = call(self.port, "CLUSTER", "MYID").decode()
                         return self
                 except (OSError, RespError):
                     pass
