@@ -7,10 +7,10 @@
  * got SESS_REPLICA from PSYNC; the core's bytes for them are appended to
  * their reply buffer and flushed by before_sleep like any reply (their
  * output limits are the "replica" class). Snapshots for full syncs are
- * encoded in-process with the RDB codec (src/persist/rdb.h) into one memory
- * block that the core hands to each replica a chunk at a time as its output
- * drains (so a big snapshot never trips the output buffer limits). The loop
- * is busy while encoding (about 0.2 s per million small keys).
+ * encoded with the RDB codec (src/persist/rdb.h) by a forked child (as
+ * Redis's BGSAVE for replication) into a pipe that the loop reads into
+ * memory blocks; the core hands those to each replica a chunk at a time as
+ * its output drains (so a big snapshot never trips the output buffer limits).
  *
  * Replica side: the link is a client_t this file creates (so CLIENT LIST,
  * CLIENT KILL TYPE master, MONITOR and the close path treat it as a client)
@@ -24,18 +24,24 @@
  *
  * Must not: parse or build replication protocol beyond framing (the core
  * does), keep a pointer to a client past its close (the core drops the link
- * through link_close, which clears ours), block except while encoding or
- * loading a snapshot (as Redis's replica loads).
+ * through link_close, which clears ours), block except while loading a
+ * snapshot (as Redis's replica loads) or encoding one when fork fails, or
+ * reap a child other than its snapshot child.
  * Glue points: server_repl_init before server_rdb_load (which calls
  * server_repl_restore with the RDB's repl-* aux fields), server_repl_before_sleep
  * after the unblock step, server_repl_cron from cron, repl_feed from
  * server_propagate.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cmd/cmd_repl.h"
 #include "ks/db.h"
@@ -68,6 +74,13 @@ static struct {
         size_t rlen; /* bytes of RDB (an EOF mark excluded) */
     } payload;
     reply_t discard; /* replies to the master's commands (dropped) */
+    struct {
+        pid_t pid; /* the snapshot child, 0: none */
+        int fd;    /* read end of its pipe */
+        uv_poll_t poll;
+        repl_sink_fn sink;
+        void *sink_arg;
+    } snap;
 } glue;
 
 /* ---- hooks for the core: replicas ------------------------------------------------------- */
@@ -93,9 +106,10 @@ static void io_replica_close(void *arg, void *h)
     client_close_async(client_of(h), "replica dropped by the replication core");
 }
 
-static int io_snapshot(void *arg, const repl_snap_t *snap, repl_sink_fn sink, void *sink_arg)
+/* The snapshot encoded here, into sink. 0 or -1. */
+static int encode_snapshot(server_t *srv, const repl_snap_t *snap, repl_sink_fn sink,
+                           void *sink_arg)
 {
-    server_t *srv = arg;
     uint64_t now = time_ms();
     rdb_writer_t w;
     unsigned flags = (srv->cfg.rdbchecksum ? RDB_W_CHECKSUM : 0) |
@@ -111,6 +125,100 @@ static int io_snapshot(void *arg, const repl_snap_t *snap, repl_sink_fn sink, vo
     int rc = rdb_save_ks(&w, srv->ks, &info);
     rdb_writer_deinit(&w);
     return rc == 0 ? 0 : -1;
+}
+
+/* The child's sink: the pipe to the parent (blocking writes). */
+static int pipe_sink(void *arg, const void *p, size_t n)
+{
+    int fd = *(int *)arg;
+    const char *c = p;
+    while (n > 0) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The snapshot child's bytes arrive: into the core's sink; at the end of the
+ * pipe, the child's exit status says whether the snapshot is whole. */
+static void snap_on_readable(uv_poll_t *h, int status, int events)
+{
+    char buf[64 * 1024];
+    for (;;) {
+        ssize_t n = read(glue.snap.fd, buf, sizeof(buf));
+        if (n > 0) {
+            if (glue.snap.sink(glue.snap.sink_arg, buf, (size_t)n) != 0)
+                break;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status == 0)
+            return; /* more later */
+        break; /* end of the pipe, or an error */
+    }
+    uv_poll_stop(h);
+    uv_close((uv_handle_t *)h, NULL);
+    close(glue.snap.fd);
+    glue.snap.fd = -1;
+    int st = 0;
+    pid_t pid = glue.snap.pid;
+    glue.snap.pid = 0;
+    kill(pid, SIGUSR1); /* a no-op once it has exited; ends it if we stopped early */
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    if (ok)
+        log_notice("Background RDB transfer terminated with success");
+    else
+        log_warning("Background transfer error (child pid %ld)", (long)pid);
+    repl_snapshot_done(glue.repl, ok, time_ms());
+}
+
+/*
+ * A full sync's snapshot, as Redis makes it: a forked child encodes the
+ * keyspace as it is at this instant and writes it into a pipe; the loop reads
+ * the pipe and hands the bytes to the core, which streams them to EOF-framed
+ * (diskless) replicas as they come and sends $<len>-framed ones everything at
+ * the end. The master keeps serving meanwhile (encoding 1M keys in-process
+ * stopped it for ~0.18 s). If fork fails, the snapshot is encoded here.
+ */
+static int io_snapshot(void *arg, const repl_snap_t *snap, repl_sink_fn sink, void *sink_arg)
+{
+    server_t *srv = arg;
+    int p[2];
+    if (glue.snap.pid > 0 || pipe2(p, O_CLOEXEC) != 0)
+        return encode_snapshot(srv, snap, sink, sink_arg);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGUSR1, SIG_DFL);
+        log_set_role('C');
+        close(p[0]);
+        int rc = encode_snapshot(srv, snap, pipe_sink, &p[1]);
+        _exit(rc == 0 && close(p[1]) == 0 ? 0 : 1);
+    }
+    close(p[1]);
+    if (pid < 0) {
+        log_warning("Can't save in background: fork: %s", strerror(errno));
+        close(p[0]);
+        return encode_snapshot(srv, snap, sink, sink_arg);
+    }
+    log_notice("Background RDB transfer started by pid %ld", (long)pid);
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    glue.snap.pid = pid;
+    glue.snap.fd = p[0];
+    glue.snap.sink = sink;
+    glue.snap.sink_arg = sink_arg;
+    uv_poll_init(srv->loop, &glue.snap.poll, p[0]);
+    uv_poll_start(&glue.snap.poll, UV_READABLE | UV_DISCONNECT, snap_on_readable);
+    return REPL_SNAP_ASYNC;
 }
 
 static void apply_expire_mode(server_t *srv)

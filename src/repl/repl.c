@@ -123,6 +123,7 @@ void repl_free(repl_t *r)
     for (size_t i = 0; i < r->nreplicas; i++)
         replica_free(r->replicas[i]);
     mem_free(r->replicas);
+    payload_release(r->snap_pl);
     if (repl_backlog_active(&r->backlog))
         repl_backlog_deinit(&r->backlog);
     buf_free(&r->enc);
@@ -518,6 +519,14 @@ static void pump_replica(repl_t *r, replica_t *rp, uint64_t now_ms)
 {
     repl_payload_t *pl = rp->payload;
     size_t low = pump_low(r), chunk = low / 4;
+    if (rp->need_len) {
+        if (!pl->done)
+            return; /* $<len> needs the whole snapshot */
+        char line[32];
+        int n = snprintf(line, sizeof(line), "$%zu\r\n", pl->len);
+        r->io.replica_write(r->io.arg, rp->h, line, (size_t)n);
+        rp->need_len = 0;
+    }
     while (rp->payload_off < pl->len) {
         if (r->io.replica_pending && r->io.replica_pending(r->io.arg, rp->h) >= low)
             return; /* the rest once the replica has taken this */
@@ -532,7 +541,7 @@ static void pump_replica(repl_t *r, replica_t *rp, uint64_t now_ms)
         r->io.replica_write(r->io.arg, rp->h, src, n);
         rp->payload_off += n;
     }
-    if (rp->payload_off < pl->len)
+    if (rp->payload_off < pl->len || !pl->done)
         return;
     char name[96];
     replica_name(rp, name, sizeof(name));
@@ -560,7 +569,9 @@ static void pump_all(repl_t *r, uint64_t now_ms)
 }
 
 /* Snapshot once for every replica waiting for a full sync; the bytes go out
- * paced by pump_replica. */
+ * paced by pump_replica — as they arrive when the snapshot is asynchronous
+ * (EOF framing; $<len> framing waits for its end, as Redis's disk sync waits
+ * for the file). */
 static void start_full_sync(repl_t *r, uint64_t now_ms)
 {
     int eof = r->cfg->repl_diskless_sync;
@@ -577,12 +588,18 @@ static void start_full_sync(repl_t *r, uint64_t now_ms)
         r->seldb = -1; /* the stream after the snapshot starts with a SELECT */
     }
     repl_payload_t *pl = mem_calloc(sizeof(*pl));
+    pl->refs = 1; /* ours until the loop below is done */
     int rc = r->io.snapshot(r->io.arg, &snap, payload_sink, pl);
+    pl->done = rc != REPL_SNAP_ASYNC;
+    if (!pl->done) {
+        r->snap_pl = pl; /* until repl_snapshot_done */
+        pl->refs++;
+        rc = 0;
+    }
     pl->eof = eof;
     char mark[REPL_ID_LEN + 1];
     repl_new_id(r, mark);
     memcpy(pl->mark, mark, REPL_EOF_MARK_LEN);
-    pl->refs = 1; /* ours until the loop below is done */
     for (size_t i = 0; i < r->nreplicas; i++) {
         replica_t *rp = r->replicas[i];
         if (rp->state != REPLICA_WAIT_BGSAVE)
@@ -596,10 +613,12 @@ static void start_full_sync(repl_t *r, uint64_t now_ms)
         int n = rp->pre_psync
                     ? 0
                     : snprintf(line, sizeof(line), "+FULLRESYNC %s %lld\r\n", r->replid, r->offset);
-        n += eof ? snprintf(line + n, sizeof(line) - (size_t)n, "$EOF:%.*s\r\n", REPL_EOF_MARK_LEN,
-                            pl->mark)
-                 : snprintf(line + n, sizeof(line) - (size_t)n, "$%zu\r\n", pl->len);
-        r->io.replica_write(r->io.arg, rp->h, line, (size_t)n);
+        if (eof)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, "$EOF:%.*s\r\n", REPL_EOF_MARK_LEN,
+                          pl->mark);
+        if (n > 0)
+            r->io.replica_write(r->io.arg, rp->h, line, (size_t)n);
+        rp->need_len = !eof;
         rp->state = REPLICA_SEND_BULK;
         rp->payload = pl;
         rp->payload_off = 0;
@@ -607,6 +626,30 @@ static void start_full_sync(repl_t *r, uint64_t now_ms)
     }
     payload_release(pl);
     pump_all(r, now_ms);
+}
+
+void repl_snapshot_done(repl_t *r, int ok, uint64_t now_ms)
+{
+    repl_payload_t *pl = r->snap_pl;
+    if (pl == NULL)
+        return;
+    r->snap_pl = NULL;
+    pl->done = 1;
+    for (size_t i = 0; i < r->nreplicas; i++) {
+        replica_t *rp = r->replicas[i];
+        if (rp->payload != pl)
+            continue;
+        if (!ok) {
+            log_warning("SYNC failed. BGSAVE child returned an error");
+            rp->payload = NULL; /* nothing more goes out before the close */
+            rp->state = REPLICA_HANDSHAKE;
+            payload_release(pl);
+            r->io.replica_close(r->io.arg, rp->h);
+        } else {
+            pump_replica(r, rp, now_ms);
+        }
+    }
+    payload_release(pl);
 }
 
 /* Redis's rule: wait repl-diskless-sync-delay seconds for more replicas
@@ -626,8 +669,8 @@ static int full_sync_due(const repl_t *r, uint64_t now_ms)
         if (rp->wait_since_ms < oldest)
             oldest = rp->wait_since_ms;
     }
-    if (waiting == 0)
-        return 0;
+    if (waiting == 0 || r->snap_pl != NULL)
+        return 0; /* one snapshot at a time: the next one starts when it ends */
     const config_t *c = r->cfg;
     return !c->repl_diskless_sync || !all_eof || c->repl_diskless_sync_delay <= 0 ||
            (c->repl_diskless_sync_max_replicas > 0 &&

@@ -55,6 +55,9 @@ typedef struct repl_snap_s {
     int stream_db;
 } repl_snap_t;
 
+/* io.snapshot's answer when the bytes come later (repl_snapshot_done ends it). */
+#define REPL_SNAP_ASYNC 1
+
 /* A byte sink: 0, or -1 to stop. */
 typedef int (*repl_sink_fn)(void *arg, const void *p, size_t n);
 
@@ -67,7 +70,10 @@ typedef struct repl_io_s {
     /* Bytes queued for replica h and not yet taken by the kernel (paces the
      * snapshot so it never sits whole in the replica's output buffer). */
     size_t (*replica_pending)(void *arg, void *h);
-    /* Encode the keyspace as one RDB into sink. 0, or -1. */
+    /* Encode the keyspace as one RDB into sink: 0 (done), -1 (failed), or
+     * REPL_SNAP_ASYNC: the bytes of the keyspace as it is now arrive in sink
+     * later (a forked child encodes them), and the io calls
+     * repl_snapshot_done once they are all in. */
     int (*snapshot)(void *arg, const repl_snap_t *snap, repl_sink_fn sink, void *sink_arg);
     /* Open the link to our master; returns its handle, or NULL (retry later). */
     void *(*link_connect)(void *arg, const char *host, int port);
@@ -197,6 +203,10 @@ int repl_is_link(const repl_t *r, const void *h);
 
 /* Every loop iteration: start due full syncs, send requested GETACKs, reconnect asap. */
 void repl_before_sleep(repl_t *r, uint64_t now_ms);
+/* An asynchronous snapshot (io.snapshot returned REPL_SNAP_ASYNC) has all its
+ * bytes in (ok) or failed: replicas waiting for its end get it (their $<len>
+ * header and the rest), or are closed. */
+void repl_snapshot_done(repl_t *r, int ok, uint64_t now_ms);
 /* Cron (runs its work once per second): timeouts, pings, ACKs, backlog TTL. */
 void repl_cron(repl_t *r, uint64_t now_ms);
 

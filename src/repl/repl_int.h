@@ -30,7 +30,8 @@ typedef struct repl_payload_s {
     size_t nblk, cap;
     size_t len; /* bytes in all blocks */
     int refs;
-    int eof; /* $EOF:<mark> framing (else $<len>) */
+    int done; /* every byte is in (an asynchronous snapshot fills it over time) */
+    int eof;  /* $EOF:<mark> framing (else $<len>) */
     char mark[REPL_EOF_MARK_LEN];
 } repl_payload_t;
 
@@ -47,6 +48,7 @@ typedef struct replica_s {
     int pre_psync;           /* came with SYNC: no +FULLRESYNC, no ACKs expected */
     int stream_on_ack;       /* EOF payload sent: stream held in `held` until the first ACK */
     repl_payload_t *payload; /* SEND_BULK: the snapshot, payload_off bytes queued */
+    int need_len;            /* $<len> framing: the header waits for the payload's end */
     size_t payload_off;
     char ip[64];
     long long ack_off;
@@ -70,6 +72,7 @@ struct repl_s {
     replica_t **replicas;
     size_t nreplicas, cap;
     int sync_pending;
+    repl_payload_t *snap_pl; /* the asynchronous snapshot being filled (a ref), or NULL */
     int want_acks;
     int paused; /* repl_pause_own_writes: no PINGs / GETACKs of our own */
     uint64_t last_cron_ms;

@@ -358,3 +358,34 @@ def test_big_snapshot_to_redis_replica(tessera_factory, redis_ref_factory, diskl
     assert rc.lrange("biglist", 0, -1) == tc.lrange("biglist", 0, -1)
     framing = "receiving streamed RDB" if diskless == "yes" else "receiving 2"
     assert log_has(r, "MASTER <-> REPLICA sync: " + framing)
+
+
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_snapshot_child_while_writes_continue(tessera_factory, diskless):
+    """The full sync's snapshot comes from a forked child, as Redis's BGSAVE
+    for replication: the master keeps executing writes while it runs, and the
+    replica ends with exactly the master's data (the snapshot is the dataset
+    at the fork's offset, the stream carries every write after it)."""
+    t = tessera_factory("--enable-debug-command", "yes", "--repl-diskless-sync", diskless,
+                        "--repl-diskless-sync-delay", "0")
+    tc = t.client()
+    tc.execute_command("DEBUG", "POPULATE", 200000, "key", 32)
+    rep = tessera_factory()
+    rc = rep.client()
+    rc.replicaof("127.0.0.1", t.port)
+    served_during_sync = 0
+    for i in range(3000):  # bounded: writes race the snapshot child
+        tc.incr("counter")
+        tc.rpush("log", i)
+        tc.set("key:%d" % (i * 37), "new%d" % i)
+        if repl_info(rc).get("master_link_status") != "up":
+            served_during_sync += 1
+    wait_until(lambda: synced(tc, rc), timeout=60, msg="full sync under writes")
+    assert served_during_sync > 0, "the sync ended before the first write: nothing was tested"
+    assert rc.get("counter") == tc.get("counter") == b"3000"
+    assert rc.llen("log") == 3000 and rc.lrange("log", 0, -1) == tc.lrange("log", 0, -1)
+    assert rc.dbsize() == tc.dbsize()
+    for i in (0, 1234, 2999):
+        assert rc.get("key:%d" % (i * 37)) == b"new%d" % i
+    assert log_has(t, "Background RDB transfer started by pid")
+    assert log_has(t, "Background RDB transfer terminated with success")

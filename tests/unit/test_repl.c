@@ -310,6 +310,9 @@ typedef struct fake_s {
     long long snap_off;
     int fail_connect;
     size_t pending; /* what replica_pending reports */
+    int async;      /* f_snapshot answers REPL_SNAP_ASYNC and keeps the sink */
+    repl_sink_fn sink;
+    void *sink_arg;
 } fake_t;
 
 static fake_t fk;
@@ -346,6 +349,11 @@ static int f_snapshot(void *arg, const repl_snap_t *snap, repl_sink_fn sink, voi
     (void)arg;
     fk.snap_db = snap->stream_db;
     fk.snap_off = snap->offset;
+    if (fk.async) {
+        fk.sink = sink;
+        fk.sink_arg = sink_arg;
+        return REPL_SNAP_ASYNC;
+    }
     return sink(sink_arg, "RDBDATA", 7);
 }
 
@@ -514,6 +522,71 @@ static void test_core_full_sync_eof(void **st)
     assert_int_equal(repl_stats(r)->sync_full, 1);
     repl_forget(r, &handles[0], 1008000);
     assert_false(repl_is_replica(r, &handles[0]));
+    repl_free(r);
+}
+
+/* A snapshot made by a child (io answers REPL_SNAP_ASYNC): EOF-framed replicas
+ * get its bytes as they arrive, $<len>-framed ones all of it at the end, a
+ * replica asking meanwhile waits for the next snapshot, a failed one closes
+ * its replicas without sending them the rest. */
+static void test_core_async_snapshot(void **st)
+{
+    (void)st;
+    repl_t *r = core_new();
+    char buf[8192], want[512];
+    fk.async = 1;
+    cfg.repl_diskless_sync_delay = 0;
+    repl_conf_capa(r, &handles[0], "127.0.0.1", REPL_CAPA_EOF);
+    assert_int_equal(repl_psync(r, &handles[0], "127.0.0.1", "?", -1, 0, 1000000), REPL_PSYNC_FULL);
+    repl_before_sleep(r, 1000001);
+    take(0, buf);
+    snprintf(want, sizeof(want), "+FULLRESYNC %s %lld\r\n$EOF:", repl_replid(r), repl_offset(r));
+    assert_memory_equal(buf, want, strlen(want));
+    char mark[41];
+    memcpy(mark, buf + strlen(want), 40);
+    mark[40] = '\0';
+    assert_int_equal(strlen(buf), strlen(want) + 40 + 2); /* no payload yet */
+    fk.sink(fk.sink_arg, "RDB", 3);
+    repl_before_sleep(r, 1000002);
+    take(0, buf);
+    assert_string_equal(buf, "RDB"); /* streamed as it comes */
+    /* a second replica (no EOF capa) asks meanwhile: it waits for the next one */
+    void *first_sink_arg = fk.sink_arg;
+    assert_int_equal(repl_psync(r, &handles[1], "127.0.0.1", "?", -1, 0, 1000003), REPL_PSYNC_FULL);
+    repl_before_sleep(r, 1000004);
+    assert_int_equal(fk.outlen[1], 0);
+    assert_ptr_equal(fk.sink_arg, first_sink_arg);
+    fk.sink(fk.sink_arg, "DATA", 4);
+    repl_snapshot_done(r, 1, 1000005);
+    take(0, buf);
+    snprintf(want, sizeof(want), "DATA%s", mark);
+    assert_string_equal(buf, want);
+    repl_replica_info_t ri;
+    assert_int_equal(repl_replica_get(r, 0, 1000005, &ri), 0);
+    assert_string_equal(ri.state, "online");
+    /* the next snapshot, $<len> framing: the length comes with the end */
+    repl_before_sleep(r, 1000006);
+    take(1, buf);
+    snprintf(want, sizeof(want), "+FULLRESYNC %s %lld\r\n", repl_replid(r), repl_offset(r));
+    assert_string_equal(buf, want);
+    fk.sink(fk.sink_arg, "RDB", 3);
+    repl_before_sleep(r, 1000007);
+    assert_int_equal(fk.outlen[1], 0);
+    fk.sink(fk.sink_arg, "DATA", 4);
+    repl_snapshot_done(r, 1, 1000008);
+    take(1, buf);
+    assert_string_equal(buf, "$7\r\nRDBDATA");
+    /* a failed snapshot closes its replica and sends it nothing more */
+    repl_forget(r, &handles[1], 1000009);
+    assert_int_equal(repl_psync(r, &handles[2], "127.0.0.1", "?", -1, 0, 1000010), REPL_PSYNC_FULL);
+    repl_before_sleep(r, 1000011);
+    fk.outlen[2] = 0;
+    fk.sink(fk.sink_arg, "RDB", 3);
+    repl_snapshot_done(r, 0, 1000012);
+    repl_before_sleep(r, 1000013);
+    assert_true(fk.closed[2]);
+    assert_int_equal(fk.outlen[2], 0);
+    repl_forget(r, &handles[2], 1000014);
     repl_free(r);
 }
 
@@ -802,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_hs_errors_and_timeouts),
         cmocka_unit_test(test_hs_continue),
         cmocka_unit_test(test_core_full_sync_eof),
+        cmocka_unit_test(test_core_async_snapshot),
         cmocka_unit_test(test_core_partial_and_disk),
         cmocka_unit_test(test_core_payload_paced),
         cmocka_unit_test(test_core_promotion_psync2),
