@@ -149,6 +149,7 @@ static int pipe_sink(void *arg, const void *p, size_t n)
 static void snap_on_readable(uv_poll_t *h, int status, int events)
 {
     char buf[64 * 1024];
+    int at_end = 0;
     for (;;) {
         ssize_t n = read(glue.snap.fd, buf, sizeof(buf));
         if (n > 0) {
@@ -160,6 +161,7 @@ static void snap_on_readable(uv_poll_t *h, int status, int events)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && status == 0)
             return; /* more later */
+        at_end = n == 0;
         break; /* end of the pipe, or an error */
     }
     uv_poll_stop(h);
@@ -169,7 +171,8 @@ static void snap_on_readable(uv_poll_t *h, int status, int events)
     int st = 0;
     pid_t pid = glue.snap.pid;
     glue.snap.pid = 0;
-    kill(pid, SIGUSR1); /* a no-op once it has exited; ends it if we stopped early */
+    if (!at_end)
+        kill(pid, SIGUSR1); /* we stopped reading early: end it (it would block) */
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
         ;
     int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
