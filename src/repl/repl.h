@@ -207,6 +207,9 @@ void repl_before_sleep(repl_t *r, uint64_t now_ms);
  * bytes in (ok) or failed: replicas waiting for its end get it (their $<len>
  * header and the rest), or are closed. */
 void repl_snapshot_done(repl_t *r, int ok, uint64_t now_ms);
+/* 1 when the last pump stopped on its per-turn budget with snapshot bytes
+ * ready: the loop must come back without sleeping (nothing else wakes it). */
+int repl_pump_more(const repl_t *r);
 /* Cron (runs its work once per second): timeouts, pings, ACKs, backlog TTL. */
 void repl_cron(repl_t *r, uint64_t now_ms);
 

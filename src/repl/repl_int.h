@@ -73,6 +73,7 @@ struct repl_s {
     size_t nreplicas, cap;
     int sync_pending;
     repl_payload_t *snap_pl; /* the asynchronous snapshot being filled (a ref), or NULL */
+    int pump_more;           /* the last pump left payload ready for the next turn */
     int want_acks;
     int paused; /* repl_pause_own_writes: no PINGs / GETACKs of our own */
     uint64_t last_cron_ms;
