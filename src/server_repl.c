@@ -51,6 +51,7 @@
 #include "net/client.h"
 #include "persist/persist.h"
 #include "persist/rdb.h"
+#include "persist/rdb_save.h"
 #include "repl/repl.h"
 #include "server.h"
 
@@ -107,42 +108,17 @@ static void io_replica_close(void *arg, void *h)
     client_close_async(client_of(h), "replica dropped by the replication core");
 }
 
-/* The snapshot encoded here, into sink. 0 or -1. */
-static int encode_snapshot(server_t *srv, const repl_snap_t *snap, repl_sink_fn sink,
-                           void *sink_arg)
+/* How a full sync's snapshot is written: the configured rdbcompression and
+ * rdbchecksum, the replication aux fields of the core's snapshot point. */
+static void snapshot_opts(server_t *srv, const repl_snap_t *snap, rdb_file_opts_t *o)
 {
-    uint64_t now = time_ms();
-    rdb_writer_t w;
-    unsigned flags = (srv->cfg.rdbchecksum ? RDB_W_CHECKSUM : 0) |
-                     (srv->cfg.rdbcompression ? RDB_W_COMPRESS : 0);
-    rdb_writer_init(&w, sink, sink_arg, flags);
-    rdb_save_info_t info = {.ctime_s = (long long)(now / 1000),
-                            .used_mem = mem_used(),
-                            .repl_id = snap->replid,
-                            .repl_stream_db = snap->stream_db,
-                            .repl_offset = snap->offset,
-                            .policy = ks_policy(srv->ks),
-                            .now_ms = now};
-    int rc = rdb_save_ks(&w, srv->ks, &info);
-    rdb_writer_deinit(&w);
-    return rc == 0 ? 0 : -1;
-}
-
-/* The child's sink: the pipe to the parent (blocking writes). */
-static int pipe_sink(void *arg, const void *p, size_t n)
-{
-    int fd = *(int *)arg;
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    *o = (rdb_file_opts_t){.compress = srv->cfg.rdbcompression,
+                           .checksum = srv->cfg.rdbchecksum,
+                           .policy = ks_policy(srv->ks),
+                           .now_ms = time_ms(),
+                           .repl_id = snap->replid,
+                           .repl_offset = snap->offset,
+                           .repl_stream_db = snap->stream_db};
 }
 
 /* The snapshot child's bytes arrive: into the core's sink; at the end of the
@@ -195,24 +171,23 @@ static void snap_on_readable(uv_poll_t *h, int status, int events)
 static int io_snapshot(void *arg, const repl_snap_t *snap, repl_sink_fn sink, void *sink_arg)
 {
     server_t *srv = arg;
+    rdb_file_opts_t o;
+    snapshot_opts(srv, snap, &o);
     int p[2];
     if (glue.snap.pid > 0 || pipe2(p, O_CLOEXEC) != 0)
-        return encode_snapshot(srv, snap, sink, sink_arg);
+        return rdb_write_sink(sink, sink_arg, srv->ks, &o);
     pid_t pid = fork();
     if (pid == 0) {
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGUSR1, SIG_DFL);
-        log_set_role('C');
+        rdb_child_setup();
         close(p[0]);
-        int rc = encode_snapshot(srv, snap, pipe_sink, &p[1]);
+        int rc = rdb_write_fd(p[1], srv->ks, &o);
         _exit(rc == 0 && close(p[1]) == 0 ? 0 : 1);
     }
     close(p[1]);
     if (pid < 0) {
         log_warning("Can't save in background: fork: %s", strerror(errno));
         close(p[0]);
-        return encode_snapshot(srv, snap, sink, sink_arg);
+        return rdb_write_sink(sink, sink_arg, srv->ks, &o);
     }
     log_notice("Background RDB transfer started by pid %ld", (long)pid);
     fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);

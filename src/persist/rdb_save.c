@@ -85,9 +85,8 @@ static void fsync_dir_of(const char *filename)
     }
 }
 
-int rdb_write_fd(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
+int rdb_write_sink(rdb_write_fn fn, void *arg, struct ks_s *ks, const rdb_file_opts_t *o)
 {
-    fd_sink_t sink = {fd, o->incremental_fsync, 0};
     rdb_writer_t w;
     rdb_save_info_t info = {.ctime_s = (long long)(o->now_ms / 1000),
                             .used_mem = mem_used(),
@@ -98,13 +97,27 @@ int rdb_write_fd(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
                             .repl_stream_db = o->repl_stream_db,
                             .aof_base = o->aof_base};
     unsigned flags = (o->compress ? RDB_W_COMPRESS : 0) | (o->checksum ? RDB_W_CHECKSUM : 0);
-    rdb_writer_init(&w, fd_write, &sink, flags);
+    rdb_writer_init(&w, fn, arg, flags);
     int rc = ks != NULL ? rdb_save_ks(&w, ks, &info)
                         : (rdb_write_header(&w, &info) != 0 ? -1 : rdb_write_footer(&w));
     int saved = errno;
     rdb_writer_deinit(&w);
     errno = saved;
     return rc;
+}
+
+int rdb_write_fd(int fd, struct ks_s *ks, const rdb_file_opts_t *o)
+{
+    fd_sink_t sink = {fd, o->incremental_fsync, 0};
+    return rdb_write_sink(fd_write, &sink, ks, o);
+}
+
+void rdb_child_setup(void)
+{
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    log_set_role('C');
 }
 
 int rdb_save_file(struct ks_s *ks, const char *filename, const rdb_file_opts_t *o)
@@ -167,10 +180,7 @@ int rdb_bgsave_start(struct ks_s *ks, const char *filename, const rdb_file_opts_
     state.last_bgsave_try_s = (long long)(o->now_ms / 1000);
     pid_t pid = fork();
     if (pid == 0) {
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_DFL);
-        signal(SIGUSR1, SIG_DFL);
-        log_set_role('C');
+        rdb_child_setup();
         _exit(rdb_save_file(ks, filename, o) == 0 ? 0 : 1);
     }
     if (pid < 0) {

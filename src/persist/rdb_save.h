@@ -67,6 +67,12 @@ int rdb_save_file(struct ks_s *ks, const char *filename, const rdb_file_opts_t *
  * o->aof_base set. ks NULL writes an empty dataset. 0, or -1 (errno set).
  */
 int rdb_write_fd(int fd, struct ks_s *ks, const rdb_file_opts_t *o);
+/* The same snapshot into any sink (a pipe, memory). 0, or -1. */
+int rdb_write_sink(rdb_write_fn fn, void *arg, struct ks_s *ks, const rdb_file_opts_t *o);
+/* First thing in a forked snapshot child: SIGTERM/SIGINT/SIGUSR1 back to
+ * their defaults (the loop's handlers write into a pipe shared with the
+ * parent) and the 'C' role in log lines. */
+void rdb_child_setup(void);
 
 /*
  * A foreground save (SAVE, SHUTDOWN, FLUSHALL with save points): rdb_save_file,

@@ -742,29 +742,39 @@ def _rewrite_to(workdir, seq):
              what="rewrite to base %d" % seq)
 
 
+def _fill_and_rewrite(r, workdir):
+    """Collections, strings, a TTL and db 5; a rewrite to base 2; then one
+    write after it. Returns the collections as they were."""
+    _fill_collections(r)
+    _fill(r)
+    want = _dump_collections(r)
+    r.bgrewriteaof()
+    _rewrite_to(workdir, 2)
+    r.set("post", "rewrite")
+    return want
+
+
+def _check_reloaded(server, want):
+    r = server.client()
+    assert _dump_collections(r) == want
+    _check(r, server.client(db=5))
+    assert r.get("post") == b"rewrite"
+
+
 def test_rdb_base_layout_rewrite_and_restart(tessera_factory, tmp_path):
     s = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
     assert manifest_files(tmp_path) == [("appendonly.aof.1.base.rdb", 1, "b"),
                                         ("appendonly.aof.1.incr.aof", 1, "i")]
     empty = (aof_dir(tmp_path) / "appendonly.aof.1.base.rdb").read_bytes()
     assert empty.startswith(b"REDIS0010") and b"aof-base" in empty and b"redis-ver" in empty
-    r = s.client()
-    _fill_collections(r)
-    _fill(r)
-    want = _dump_collections(r)
-    r.bgrewriteaof()
-    _rewrite_to(tmp_path, 2)
+    want = _fill_and_rewrite(s.client(), tmp_path)
     assert manifest_files(tmp_path)[0][0] == "appendonly.aof.2.base.rdb"
     base = (aof_dir(tmp_path) / "appendonly.aof.2.base.rdb").read_bytes()
     assert base.startswith(b"REDIS0010") and b"RPUSH" not in base and b"hbig" in base
     assert not (aof_dir(tmp_path) / "appendonly.aof.1.base.rdb").exists()
-    r.set("post", "rewrite")
     s.stop()
     s2 = tessera_factory(*PREAMBLE_ARGS, workdir=tmp_path)
-    r2 = s2.client()
-    assert _dump_collections(r2) == want
-    _check(r2, s2.client(db=5))
-    assert r2.get("post") == b"rewrite"
+    _check_reloaded(s2, want)
     assert "DB loaded from base file appendonly.aof.2.base.rdb" in s2.log_tail()
     # and back to command bases when the directive says no
     s2.stop()
@@ -780,20 +790,10 @@ def test_rdb_base_interop(tessera_factory, redis_ref_factory, tmp_path, writer):
     first, second = ((tessera_factory, redis_ref_factory) if writer == "tessera"
                      else (redis_ref_factory, tessera_factory))
     a = first(*PREAMBLE_ARGS, workdir=tmp_path)
-    r = a.client()
-    _fill_collections(r)
-    _fill(r)
-    want = _dump_collections(r)
-    r.bgrewriteaof()
-    _rewrite_to(tmp_path, 2)
-    r.set("post", "rewrite")
+    want = _fill_and_rewrite(a.client(), tmp_path)
     a.stop()
     assert manifest_files(tmp_path)[0][0] == "appendonly.aof.2.base.rdb"
-    b = second(*PREAMBLE_ARGS, workdir=tmp_path)
-    rb = b.client()
-    assert _dump_collections(rb) == want
-    _check(rb, b.client(db=5))
-    assert rb.get("post") == b"rewrite"
+    _check_reloaded(second(*PREAMBLE_ARGS, workdir=tmp_path), want)
 
 
 def test_old_style_aof_with_rdb_preamble(tessera_factory, redis_ref_factory, tmp_path):

@@ -49,7 +49,6 @@ Usage:  make bench-cluster      python3 tools/bench/cluster_bench.py --rounds 3
         python3 tools/bench/cluster_bench.py --throttle redis --quick   (sanity check)
         python3 tools/bench/cluster_bench.py --bus --bus-nodes 6,30 --rounds 2
 """
-import argparse
 import csv
 import io
 import os
@@ -381,10 +380,7 @@ def bus_table(results):
 # ---------------------------------------------------------------- main
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tessera", default=cc.DEFAULT_TESSERA)
-    ap.add_argument("--redis", default=cc.DEFAULT_REDIS)
+    ap = cc.tool_parser(__doc__)
     ap.add_argument("--tests", default="set,get", help="set and/or get (default set,get)")
     ap.add_argument("--pipelines", default="1,16", help="pipeline depths (-P), default 1,16")
     ap.add_argument("--rounds", type=int, default=3)

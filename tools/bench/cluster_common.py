@@ -17,6 +17,7 @@ Ports: client ports are drawn in 21000-22767 so that the bus port
 (port + 10000, the default of both servers) lands in 31000-32767, below the
 Linux ephemeral range (32768-60999); both must be free when picked.
 """
+import argparse
 import binascii
 import json
 import os
@@ -506,6 +507,32 @@ def table(headers, rows):
         lines.append("  ".join((c.ljust(w) if i == 0 else c.rjust(w))
                                for i, (c, w) in enumerate(zip(r, widths))))
     return "\n".join(lines)
+
+
+def tool_parser(doc):
+    """The argument parser every bench tool starts from: its docstring's first
+    paragraph as description, --tessera and --redis binaries."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tessera", default=DEFAULT_TESSERA)
+    ap.add_argument("--redis", default=DEFAULT_REDIS)
+    return ap
+
+
+def run_trials(args, trial):
+    """args.trials rounds of trial(impl, binary) -> list of results, Tessera
+    and Redis alternating which goes first; every process is stopped at the
+    end. Returns {"tessera": [...], "redis": [...]}."""
+    install_signal_handlers()
+    impls = [("tessera", args.tessera), ("redis", args.redis)]
+    runs = {"tessera": [], "redis": []}
+    try:
+        for i in range(args.trials):
+            for impl, binary in order_for(i, impls):
+                runs[impl].extend(trial(impl, binary))
+    finally:
+        cleanup_all()
+    return runs
 
 
 def order_for(round_no, impls):

@@ -26,7 +26,6 @@ failover time, Tessera/Redis (the issue's target: <= 0.8) and every trial.
 Usage:  make bench-failover     python3 tools/bench/failover_bench.py --trials 5
         python3 tools/bench/failover_bench.py --trials 1 --json out.json
 """
-import argparse
 import os
 import socket
 import sys
@@ -118,10 +117,7 @@ def report(runs):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tessera", default=cc.DEFAULT_TESSERA)
-    ap.add_argument("--redis", default=cc.DEFAULT_REDIS)
+    ap = cc.tool_parser(__doc__)
     ap.add_argument("--trials", type=int, default=5, help="trials per implementation")
     ap.add_argument("--node-timeout", type=int, default=2000, help="cluster-node-timeout, ms")
     ap.add_argument("--poll-ms", type=float, default=10.0)
@@ -137,15 +133,7 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cc.install_signal_handlers()
-    impls = [("tessera", args.tessera), ("redis", args.redis)]
-    runs = {"tessera": [], "redis": []}
-    try:
-        for i in range(args.trials):
-            for impl, binary in cc.order_for(i, impls):
-                runs[impl].append(trial(impl, binary, args))
-    finally:
-        cc.cleanup_all()
+    runs = cc.run_trials(args, lambda impl, binary: [trial(impl, binary, args)])
     text, med, r = report(runs)
     print("failover: 3 masters + 3 replicas, cluster-node-timeout %d ms, SIGKILL a master, "
           "SET polled every %g ms on its replica" % (args.node_timeout, args.poll_ms))

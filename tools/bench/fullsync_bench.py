@@ -25,7 +25,6 @@ every trial.
 Usage:  python3 tools/bench/fullsync_bench.py                 (3 trials, both modes)
         python3 tools/bench/fullsync_bench.py --keys 100000 --trials 1 --modes diskless
 """
-import argparse
 import shutil
 import os
 import socket
@@ -130,10 +129,7 @@ def report(runs, modes):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tessera", default=cc.DEFAULT_TESSERA)
-    ap.add_argument("--redis", default=cc.DEFAULT_REDIS)
+    ap = cc.tool_parser(__doc__)
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--value-size", type=int, default=16, help="DEBUG POPULATE value size")
     ap.add_argument("--trials", type=int, default=3, help="trials per implementation and mode")
@@ -152,16 +148,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    cc.install_signal_handlers()
-    impls = [("tessera", args.tessera), ("redis", args.redis)]
-    runs = {"tessera": [], "redis": []}
-    try:
-        for i in range(args.trials):
-            for mode in args.modes:
-                for impl, binary in cc.order_for(i, impls):
-                    runs[impl].append(trial(impl, binary, mode, args))
-    finally:
-        cc.cleanup_all()
+    runs = cc.run_trials(args, lambda impl, binary: [trial(impl, binary, mode, args)
+                                                     for mode in args.modes])
     text, summary = report(runs, args.modes)
     print("full sync: master with %d keys (DEBUG POPULATE, %d-byte values), REPLICAOF on an "
           "empty replica until it is up with every key; master PINGed every %g ms"

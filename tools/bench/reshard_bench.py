@@ -31,7 +31,6 @@ median over trials, Tessera/Redis and every trial's figure.
 Usage:  make bench-reshard      python3 tools/bench/reshard_bench.py --trials 2
         python3 tools/bench/reshard_bench.py --keys 100000 --trials 1   (development)
 """
-import argparse
 import os
 import random
 import socket
@@ -250,10 +249,7 @@ def report(runs):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tessera", default=cc.DEFAULT_TESSERA)
-    ap.add_argument("--redis", default=cc.DEFAULT_REDIS)
+    ap = cc.tool_parser(__doc__)
     ap.add_argument("--trials", type=int, default=2, help="trials per implementation")
     ap.add_argument("--keys", type=int, default=1000000)
     ap.add_argument("--value-size", type=int, default=16)
@@ -276,14 +272,7 @@ def main(argv=None):
     t = time.monotonic()
     keys = Keys(args.keys, args.value_size)
     cc.log("slots of %d keys computed in %.1fs" % (args.keys, time.monotonic() - t))
-    impls = [("tessera", args.tessera), ("redis", args.redis)]
-    runs = {"tessera": [], "redis": []}
-    try:
-        for i in range(args.trials):
-            for impl, binary in cc.order_for(i, impls):
-                runs[impl].append(trial(impl, binary, keys, args))
-    finally:
-        cc.cleanup_all()
+    runs = cc.run_trials(args, lambda impl, binary: [trial(impl, binary, keys, args)])
     text, meds = report(runs)
     print("reshard: 3 masters with %d keys (%d-byte values) -> add an empty master, "
           "reshard %d slots, --cluster-pipeline %d; GETs at %g/s on unmoved slots" % (
