@@ -292,9 +292,18 @@ static void server_on_signal(uv_signal_t *h, int signum)
 
 /* ---- before_sleep and cron ------------------------------------------------ */
 
-/* Only exists so the loop does not block (eviction has work left, or
- * server_spin polls). */
-static void server_on_evict_idle(uv_idle_t *h) { (void)h; }
+/* Only exists so the loop does not block (server_stay_awake). */
+static void server_on_awake_idle(uv_idle_t *h) { (void)h; }
+
+void server_stay_awake(server_t *srv, unsigned reason, int on)
+{
+    unsigned was = srv->awake_why;
+    srv->awake_why = on ? was | reason : was & ~reason;
+    if (srv->awake_why != 0 && was == 0)
+        uv_idle_start(&srv->awake_idle, server_on_awake_idle);
+    else if (srv->awake_why == 0 && was != 0)
+        uv_idle_stop(&srv->awake_idle);
+}
 
 /*
  * Poll instead of sleeping while requests arrive densely. A loop turn that
@@ -349,23 +358,16 @@ static void server_spin_preempted(server_t *srv, uint64_t now)
 static void server_spin(server_t *srv, int replied)
 {
     uint64_t now = uv_hrtime();
-    int spinning = uv_is_active((uv_handle_t *)&srv->spin_idle);
+    int spinning = (srv->awake_why & SERVER_AWAKE_SPIN) != 0;
     if (spinning && now - srv->spin_turn_ns > SERVER_SPIN_PREEMPTED_NS)
         server_spin_preempted(srv, now);
     srv->spin_turn_ns = now;
-    if (replied) {
-        if (now - srv->spin_last_ns < SERVER_SPIN_DENSE_NS)
-            srv->spin_dense = 1;
+    int episode = spinning || (replied && now - srv->spin_last_ns < SERVER_SPIN_DENSE_NS);
+    if (replied)
         srv->spin_last_ns = now;
-    }
-    int spin = srv->spin_dense && now - srv->spin_last_ns < SERVER_SPIN_TAIL_NS &&
-               now >= srv->spin_off_until;
-    if (!spin)
-        srv->spin_dense = 0;
-    if (spin && !spinning)
-        uv_idle_start(&srv->spin_idle, server_on_evict_idle);
-    else if (!spin && spinning)
-        uv_idle_stop(&srv->spin_idle);
+    server_stay_awake(srv, SERVER_AWAKE_SPIN,
+                      episode && now - srv->spin_last_ns < SERVER_SPIN_TAIL_NS &&
+                          now >= srv->spin_off_until);
 }
 
 static void server_before_sleep(uv_prepare_t *h)
@@ -380,12 +382,7 @@ static void server_before_sleep(uv_prepare_t *h)
     /* Eviction that stopped on its time budget continues without the loop
      * sleeping (the idle handle keeps poll from blocking) until memory is
      * under maxmemory. */
-    if (evict_continue(&srv->env)) {
-        if (!uv_is_active((uv_handle_t *)&srv->evict_idle))
-            uv_idle_start(&srv->evict_idle, server_on_evict_idle);
-    } else if (uv_is_active((uv_handle_t *)&srv->evict_idle)) {
-        uv_idle_stop(&srv->evict_idle);
-    }
+    server_stay_awake(srv, SERVER_AWAKE_EVICT, evict_continue(&srv->env));
     /* 3. AOF write (+ fsync when appendfsync always) */
     server_persist_before_sleep(srv);
     /* 4. flush replies */
@@ -647,8 +644,7 @@ int server_init(server_t *srv, uv_loop_t *loop)
     uv_prepare_init(loop, &srv->before_sleep);
     srv->before_sleep.data = srv;
     uv_prepare_start(&srv->before_sleep, server_before_sleep);
-    uv_idle_init(loop, &srv->evict_idle);
-    uv_idle_init(loop, &srv->spin_idle);
+    uv_idle_init(loop, &srv->awake_idle);
     uv_timer_init(loop, &srv->cron);
     srv->cron.data = srv;
     uint64_t period = (uint64_t)(1000 / (srv->cfg.hz > 0 ? srv->cfg.hz : 10));
@@ -669,8 +665,7 @@ int server_run(server_t *srv)
     uv_run(srv->loop, UV_RUN_DEFAULT);
     /* Let pending close callbacks run. */
     uv_prepare_stop(&srv->before_sleep);
-    uv_idle_stop(&srv->evict_idle);
-    uv_idle_stop(&srv->spin_idle);
+    uv_idle_stop(&srv->awake_idle);
     uv_timer_stop(&srv->cron);
     uv_signal_stop(&srv->sigterm);
     uv_signal_stop(&srv->sigint);

@@ -44,14 +44,20 @@ typedef struct client_list_s {
     uint64_t count;
 } client_list_t;
 
+/* Why the loop must come back without sleeping (server_stay_awake). */
+enum {
+    SERVER_AWAKE_EVICT = 1u << 0, /* eviction stopped on its time budget */
+    SERVER_AWAKE_SPIN = 1u << 1,  /* a polling episode (server_spin) */
+    SERVER_AWAKE_REPL = 1u << 2,  /* full-sync payload ready for the next turn */
+};
+
 typedef struct server_s {
     uv_loop_t *loop;
     uv_prepare_t before_sleep;
     uv_timer_t cron;
-    uv_idle_t evict_idle;   /* active while eviction has work left */
-    uv_idle_t spin_idle;    /* active while requests arrive densely (server_spin) */
+    uv_idle_t awake_idle;   /* active while awake_why != 0: libuv's poll does not block */
+    unsigned awake_why;     /* SERVER_AWAKE_* reasons the loop must not sleep */
     uint64_t spin_last_ns;  /* uv_hrtime of the last loop turn that sent replies */
-    int spin_dense;         /* in a polling episode (replies came < SERVER_SPIN_DENSE_NS apart) */
     uint64_t spin_turn_ns;  /* uv_hrtime of the last loop turn */
     uint64_t spin_off_until; /* no polling before this uv_hrtime (we were preempted) */
     uint64_t spin_window_ns; /* start of the window in which preemptions are counted */
@@ -101,6 +107,9 @@ void server_deinit(server_t *srv);
 
 /* Called by net/ when a client has output queued / must be closed. */
 void server_queue_write(server_t *srv, struct client_s *c);
+/* Keep the event loop from sleeping for reason (SERVER_AWAKE_*), or drop that
+ * reason (on = 0); it sleeps again once no reason is left. */
+void server_stay_awake(server_t *srv, unsigned reason, int on);
 
 /* Persistence glue (server_persist.c), called from server.c at fixed points. */
 int server_persist_init(server_t *srv);

@@ -75,7 +75,6 @@ static struct {
         size_t rlen; /* bytes of RDB (an EOF mark excluded) */
     } payload;
     reply_t discard; /* replies to the master's commands (dropped) */
-    uv_idle_t pump_idle; /* active while the core has snapshot bytes for the next turn */
     struct {
         pid_t pid; /* the snapshot child, 0: none */
         int fd;    /* read end of its pipe */
@@ -589,7 +588,6 @@ int server_repl_init(server_t *srv)
 {
     glue.srv = srv;
     reply_init(&glue.discard, 2);
-    uv_idle_init(srv->loop, &glue.pump_idle);
     repl_io_t io = {
         .arg = srv,
         .replica_write = io_replica_write,
@@ -618,20 +616,13 @@ void server_repl_restore(server_t *srv, const char *replid, long long offset, in
     repl_restore(glue.repl, replid, offset, stream_db);
 }
 
-static void pump_on_idle(uv_idle_t *h) { (void)h; }
-
 void server_repl_before_sleep(server_t *srv)
 {
     uint64_t now = time_ms();
     cmd_repl_wait_serve(&srv->env, now);
     repl_before_sleep(glue.repl, now);
-    /* Snapshot bytes left for the next turn: an idle handle keeps the loop
-     * from blocking until the core has queued them all. */
-    int more = repl_pump_more(glue.repl);
-    if (more && !uv_is_active((uv_handle_t *)&glue.pump_idle))
-        uv_idle_start(&glue.pump_idle, pump_on_idle);
-    else if (!more && uv_is_active((uv_handle_t *)&glue.pump_idle))
-        uv_idle_stop(&glue.pump_idle);
+    /* Snapshot bytes left for the next turn: nothing else would wake us. */
+    server_stay_awake(srv, SERVER_AWAKE_REPL, repl_pump_more(glue.repl));
 }
 
 void server_repl_cron(server_t *srv, uint64_t now_ms)

@@ -524,7 +524,8 @@ static size_t pump_low(const repl_t *r)
 static void pump_replica(repl_t *r, replica_t *rp, uint64_t now_ms)
 {
     repl_payload_t *pl = rp->payload;
-    size_t low = pump_low(r), chunk = low / 4, queued = 0;
+    size_t low = pump_low(r), queued = 0;
+    size_t chunk = low / 4 < REPL_PUMP_TURN ? low / 4 : REPL_PUMP_TURN;
     if (rp->need_len) {
         if (!pl->done)
             return; /* $<len> needs the whole snapshot */
@@ -547,8 +548,6 @@ static void pump_replica(repl_t *r, replica_t *rp, uint64_t now_ms)
             n = REPL_PAYLOAD_BLOCK - inner;
         if (n > chunk)
             n = chunk;
-        if (n > REPL_PUMP_TURN)
-            n = REPL_PUMP_TURN;
         r->stats.repl_output_bytes += n;
         r->io.replica_write(r->io.arg, rp->h, src, n);
         rp->payload_off += n;
