@@ -58,10 +58,10 @@ typedef struct server_s {
     uv_idle_t awake_idle;   /* active while awake_why != 0: libuv's poll does not block */
     unsigned awake_why;     /* SERVER_AWAKE_* reasons the loop must not sleep */
     uint64_t spin_last_ns;  /* uv_hrtime of the last loop turn that sent replies */
-    uint64_t spin_turn_ns;  /* uv_hrtime of the last loop turn */
-    uint64_t spin_off_until; /* no polling before this uv_hrtime (we were preempted) */
-    uint64_t spin_window_ns; /* start of the window in which preemptions are counted */
-    int spin_preempts;       /* preemptions seen while polling in that window */
+    uint64_t spin_off_until; /* no polling before this uv_hrtime (it cost others the core) */
+    long spin_nivcsw;        /* our involuntary context switches at the last reading */
+    unsigned long spin_paid; /* polling turns that sent replies, this sample */
+    unsigned long spin_cost; /* involuntary switches and whole tails polled, this sample */
     uv_signal_t sigterm, sigint;
     listener_t *listeners[SERVER_MAX_LISTENERS]; /* heap: freed in their close callback */
     int nlisteners;

@@ -25,7 +25,9 @@ At -P 1 the client, not the server, is then the slower side per request;
 what a server does about it shows in throughput all the same (a server that
 keeps polling while requests keep coming spares the client a wake-up per
 request, see server_spin in src/server.c), and the CPU columns tell what the
-server itself spent. --pin '' shares both cores between servers and client
+server itself spent. --pin 1,1 puts servers and client on one core, as on
+a one-CPU machine or container: polling would take that core from the client
+there, and server_spin notices and stops it. --pin '' shares both cores between servers and client
 (add --threads 2 so the client can use both): the scheduler then decides much
 of the result, and Redis's own figures move by up to 30% between runs. With
 --threads, redis-benchmark's threads notice the end of a run only on a 250
