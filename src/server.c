@@ -379,13 +379,15 @@ static void server_spin_count(server_t *srv, uint64_t now, int spin, int spinnin
     if (ended || (paid && srv->spin_paid % SERVER_SPIN_READ_TURNS == 0)) {
         long nivcsw = server_nivcsw();
         unsigned long preempted = (unsigned long)(nivcsw - srv->spin_nivcsw);
-        srv->spin_cost += preempted ? preempted : (unsigned long)ended;
+        int tail_out = ended && now - srv->spin_last_ns >= SERVER_SPIN_TAIL_NS;
+        srv->spin_cost += preempted ? preempted : (unsigned long)tail_out;
         srv->spin_nivcsw = nivcsw;
     }
     if (srv->spin_cost >= SERVER_SPIN_COSTS)
         srv->spin_off_until = now + SERVER_SPIN_BACKOFF_NS;
-    if (srv->spin_cost >= SERVER_SPIN_COSTS || srv->spin_paid >= SERVER_SPIN_PAID_TURNS)
-        srv->spin_paid = srv->spin_cost = 0;
+    else if (srv->spin_paid < SERVER_SPIN_PAID_TURNS)
+        return;
+    srv->spin_paid = srv->spin_cost = 0; /* the next sample */
 }
 
 static void server_spin(server_t *srv, int replied)

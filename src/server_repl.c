@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "cmd/cmd_repl.h"
+#include "cmd/cmd_save.h"
 #include "ks/db.h"
 #include "lib/log.h"
 #include "lib/mem.h"
@@ -107,17 +108,16 @@ static void io_replica_close(void *arg, void *h)
     client_close_async(client_of(h), "replica dropped by the replication core");
 }
 
-/* How a full sync's snapshot is written: the configured rdbcompression and
- * rdbchecksum, the replication aux fields of the core's snapshot point. */
+/* How a full sync's snapshot is written: as SAVE/BGSAVE write the dump
+ * (save_file_opts), with the replication aux fields of the core's snapshot
+ * point, and no incremental fsync (it goes into a pipe or memory). */
 static void snapshot_opts(server_t *srv, const repl_snap_t *snap, rdb_file_opts_t *o)
 {
-    *o = (rdb_file_opts_t){.compress = srv->cfg.rdbcompression,
-                           .checksum = srv->cfg.rdbchecksum,
-                           .policy = ks_policy(srv->ks),
-                           .now_ms = time_ms(),
-                           .repl_id = snap->replid,
-                           .repl_offset = snap->offset,
-                           .repl_stream_db = snap->stream_db};
+    save_file_opts(&srv->env, time_ms(), o);
+    o->incremental_fsync = 0;
+    o->repl_id = snap->replid;
+    o->repl_offset = snap->offset;
+    o->repl_stream_db = snap->stream_db;
 }
 
 /* The snapshot child's bytes arrive: into the core's sink; at the end of the
